@@ -1,0 +1,1 @@
+"""Rules (pure functions of facts) and CDS card rendering. No HTTP."""

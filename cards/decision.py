@@ -1,0 +1,43 @@
+"""What a rule decides, before it becomes a card: the input and output of every rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from cards.config import RuleConfig
+from fhir_mappings.facts import DraftOrder, PatientFacts
+
+__all__ = ["Decision", "RuleInput"]
+
+
+@dataclass(frozen=True)
+class RuleInput:
+    """Everything a rule may look at. `orders` are the orders being judged at this
+    hook (order-select: the selections; order-sign: every draft)."""
+
+    hook: str
+    facts: PatientFacts
+    orders: tuple[DraftOrder, ...]
+    config: RuleConfig
+    today: date
+
+
+class Decision(BaseModel):
+    """A rule's verdict: which card, about what, and the facts it rests on.
+
+    `explanation` holds criteria and values (no PHI); `sources` the FHIR
+    resource ids they came from. `details` carries topic-specific data for rendering.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    topic: str
+    indicator: str
+    sources: tuple[str, ...] = ()
+    explanation: dict[str, Any] = {}
+    order_ref: str | None = None
+    details: dict[str, Any] = {}

@@ -1,0 +1,74 @@
+"""The explicit, ordered rule registry: which rules run at which hook, checked at start-up.
+
+Order matters: cards come out in registry order (the MSC warning first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cards.content import content
+from cards.decision import Decision, RuleInput
+from cards.model import Card
+from cards.render import render_msc_warning
+from cards.rules.msc import msc_warning
+from fhir_mappings.valuesets import all_value_sets
+
+__all__ = ["HOOKS", "RULES", "RegistryError", "Rule", "check_registry", "rules_for"]
+
+HOOKS = frozenset({"order-select", "order-sign", "patient-view"})
+ORDER_HOOKS = frozenset({"order-select", "order-sign"})
+
+
+class RegistryError(RuntimeError):
+    """The rule registry is inconsistent; the service must not start."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    topic: str
+    hooks: frozenset[str]
+    evaluate: Callable[[RuleInput], list[Decision]]
+    render: Callable[[Decision], Card]
+    # Only the mscWarning may repeat (one card per order); others: one per response.
+    one_per_response: bool = True
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "msc-warning",
+        "mscWarning",
+        ORDER_HOOKS,
+        msc_warning,
+        render_msc_warning,
+        one_per_response=False,
+    ),
+)
+
+
+def rules_for(hook: str) -> list[Rule]:
+    return [rule for rule in RULES if hook in rule.hooks]
+
+
+def check_registry(rules: tuple[Rule, ...] = RULES) -> None:
+    """Fail fast: unique names and topics, known hooks, content and value sets load."""
+    names = [r.name for r in rules]
+    if len(set(names)) != len(names):
+        raise RegistryError(f"duplicate rule names in {names}")
+    topics = [r.topic for r in rules]
+    if len(set(topics)) != len(topics):
+        raise RegistryError(f"duplicate topics in {topics}")
+    for rule in rules:
+        unknown = rule.hooks - HOOKS
+        if unknown or not rule.hooks:
+            raise RegistryError(f"rule {rule.name}: unknown or no hooks {sorted(unknown)}")
+        try:
+            content(rule.topic)
+        except (OSError, ValueError) as exc:
+            raise RegistryError(f"rule {rule.name}: card content: {exc}") from exc
+    try:
+        all_value_sets()
+    except (OSError, ValueError) as exc:
+        raise RegistryError(f"value sets: {exc}") from exc

@@ -1,0 +1,1 @@
+"""One module per rule: a plain function RuleInput -> list[Decision]."""

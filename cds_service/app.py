@@ -1,0 +1,72 @@
+"""create_app(settings): the ASGI application, its lifespan and its routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from cards.registry import check_registry
+from cds_service.errors import install_error_handlers
+from cds_service.logs import configure_logging
+from cds_service.protocol import HookRequest
+from cds_service.routes import discovery, services
+from cds_service.settings import Settings
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("ms_cds.app")
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def create_app(settings: Settings | None = None, clock: Callable[[], date] = _today) -> FastAPI:
+    settings = settings or Settings()
+    check_registry()  # fail fast: broken rules or value sets never serve
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.dev:
+            log.warning("DEVELOPMENT MODE: not for production use")
+        yield
+
+    app = FastAPI(title="MS CDS Hooks service", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.clock = clock
+    install_error_handlers(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"] if settings.dev else [],
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type"],
+    )
+    app.include_router(discovery.router)
+    app.include_router(services.router)
+    _document_request_body(app)
+    configure_logging(settings.effective_log_format, settings.log_level)
+    return app
+
+
+def _document_request_body(app: FastAPI) -> None:
+    """Register HookRequest in the OpenAPI components (the route parses the body itself)."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        defs = HookRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(defs.pop("$defs", {}))
+        components["HookRequest"] = defs
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

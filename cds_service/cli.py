@@ -1,0 +1,94 @@
+"""ms-cds: serve the service, evaluate a request file offline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="MS CDS Hooks service", no_args_is_help=True, add_completion=False)
+
+
+@app.command()
+def serve(
+    dev: Annotated[
+        bool, typer.Option("--dev", help="Development mode (no auth, http allowed)")
+    ] = False,
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind")] = 8000,
+) -> None:
+    """Serve the CDS Hooks service with uvicorn."""
+    import uvicorn
+
+    if dev:
+        os.environ["CDS_DEV"] = "true"
+    uvicorn.run("cds_service.asgi:app", host=host, port=port, log_level="info")
+
+
+@app.command("evaluate")
+def evaluate_file(
+    request_file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="A CDS Hooks request (JSON)")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the exact response")] = False,
+    service_id: Annotated[
+        str | None, typer.Option("--service", help="Service id (default: from the hook)")
+    ] = None,
+    today: Annotated[str | None, typer.Option(help="Evaluate as of this date (YYYY-MM-DD)")] = None,
+) -> None:
+    """Print the cards the service would return for a request file."""
+    from cds_service.errors import CDSError, operation_outcome
+    from cds_service.pipeline import run_service
+    from cds_service.protocol import parse_request
+    from cds_service.services import SERVICES, service_for_hook
+    from cds_service.settings import Settings
+
+    console = Console()
+    try:
+        body: Any = json.loads(request_file.read_text(encoding="utf-8"))
+        hook_request = parse_request(body)
+        service = SERVICES.get(service_id) if service_id else service_for_hook(hook_request.hook)
+        if service is None:
+            raise typer.BadParameter(f"no service for {service_id or hook_request.hook!r}")
+        as_of = date.fromisoformat(today) if today else datetime.now(UTC).date()
+        response, _ = asyncio.run(run_service(service, hook_request, Settings(), as_of))
+    except json.JSONDecodeError as exc:
+        console.print(f"[red]not valid JSON:[/red] {exc}")
+        raise typer.Exit(2) from None
+    except CDSError as exc:
+        outcome = operation_outcome(exc.issue_code, exc.diagnostics, exc.expressions)
+        typer.echo(json.dumps(outcome, indent=2))
+        raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(json.dumps(response, indent=2))
+        return
+    _print_cards(console, response["cards"])
+
+
+def _print_cards(console: Console, cards: list[dict[str, Any]]) -> None:
+    if not cards:
+        console.print("No cards.")
+        return
+    table = Table(title=f"{len(cards)} card(s)", show_lines=True)
+    for column in ("indicator", "topic", "summary", "suggestions"):
+        table.add_column(column)
+    for card in cards:
+        suggestions = "\n".join(s["label"] for s in card.get("suggestions", []))
+        table.add_row(
+            card["indicator"],
+            card["source"].get("topic", {}).get("code", ""),
+            card["summary"],
+            suggestions,
+        )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    app()

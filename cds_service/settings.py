@@ -1,0 +1,41 @@
+"""Settings from CDS_-prefixed environment variables (or an env file), injected with Depends."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import Request
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cards.config import RuleConfig
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CDS_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    dev: bool = False
+    """Development mode: readable logs, http and loopback FHIR servers allowed, no JWT check."""
+    public_base_url: str | None = None
+    """The service's public base URL behind a proxy (JWT `aud`, links)."""
+    log_format: Literal["json", "console"] | None = None
+    """Log format; default console in development, json otherwise."""
+    log_level: str = "INFO"
+
+    def rule_config(self) -> RuleConfig:
+        return RuleConfig()
+
+    @property
+    def effective_log_format(self) -> str:
+        return self.log_format or ("console" if self.dev else "json")
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings

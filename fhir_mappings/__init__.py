@@ -1,0 +1,1 @@
+"""FHIR R4 -> frozen clinical facts. No HTTP, no rules."""

@@ -1,0 +1,65 @@
+"""Defensive readers for FHIR JSON datatypes (CodeableConcept, Reference, dates).
+
+They accept whatever arrives (wrong types included) and return typed values or
+nothing, so a damaged element never raises in a mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fhir_mappings.valuesets import Code, TextPattern, ValueSet
+
+__all__ = ["codings", "concept_texts", "first_str", "match_concept", "reference_of"]
+
+
+def codings(concept: Any) -> Iterator[tuple[str | None, str | None, str | None]]:
+    """(system, code, display) for each coding of a CodeableConcept."""
+    if not isinstance(concept, dict):
+        return
+    items = concept.get("coding")
+    if not isinstance(items, list):
+        return
+    for coding in items:
+        if isinstance(coding, dict):
+            yield (
+                first_str(coding.get("system")),
+                first_str(coding.get("code")),
+                first_str(coding.get("display")),
+            )
+
+
+def concept_texts(concept: Any) -> list[str]:
+    """The human-readable strings of a CodeableConcept: text and coding displays."""
+    if not isinstance(concept, dict):
+        return []
+    texts = [t for t in [first_str(concept.get("text"))] if t]
+    texts.extend(display for _, _, display in codings(concept) if display)
+    return texts
+
+
+def match_concept(
+    concept: Any, valueset: ValueSet, use_text: bool = True
+) -> Code | TextPattern | None:
+    """The first code of `valueset` in the concept, else (optionally) a text match."""
+    for system, code, _ in codings(concept):
+        found = valueset.lookup(system, code)
+        if found is not None:
+            return found
+    if use_text:
+        for text in concept_texts(concept):
+            pattern = valueset.match_text(text)
+            if pattern is not None:
+                return pattern
+    return None
+
+
+def first_str(value: Any) -> str | None:
+    """A non-empty string, or None for anything else."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def reference_of(value: Any) -> str | None:
+    """The `reference` string of a Reference element."""
+    return first_str(value.get("reference")) if isinstance(value, dict) else None

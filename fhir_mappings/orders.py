@@ -1,0 +1,146 @@
+"""Draft orders (context.draftOrders) -> DraftOrder facts: what is being ordered, and why.
+
+An order is read from MedicationRequest (medicationCodeableConcept, or
+medicationReference to a contained `#id` Medication or one elsewhere in the
+request) or ServiceRequest (code). Haematopoietic stem cell (AHSCT) wording or
+codes always win over MSC wording: an AHSCT order is never called MSC.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhir_mappings.coding import codings, concept_texts, first_str, match_concept, reference_of
+from fhir_mappings.conditions import classify_concept
+from fhir_mappings.facts import DraftOrder, OrderKind, OrderReason
+from fhir_mappings.resources import Resource, ResourcePool
+from fhir_mappings.valuesets import Code, TextPattern, load
+
+__all__ = ["ORDER_TYPES", "draft_order_of", "order_concepts"]
+
+ORDER_TYPES = frozenset({"MedicationRequest", "ServiceRequest"})
+_DEAD_STATUSES = {"entered-in-error", "cancelled", "revoked", "completed", "stopped"}
+
+
+def _contained(resource: dict[str, Any], local_ref: str) -> dict[str, Any] | None:
+    contained = resource.get("contained")
+    if not isinstance(contained, list):
+        return None
+    wanted = local_ref.removeprefix("#")
+    for item in contained:
+        if isinstance(item, dict) and item.get("id") == wanted:
+            return item
+    return None
+
+
+def _resolve(
+    resource: dict[str, Any], reference: str | None, pool: ResourcePool
+) -> dict[str, Any] | None:
+    if not reference:
+        return None
+    if reference.startswith("#"):
+        return _contained(resource, reference)
+    return pool.find(reference)
+
+
+def _medication_concepts(medication: dict[str, Any]) -> list[Any]:
+    concepts = [medication.get("code")]
+    ingredients = medication.get("ingredient")
+    if isinstance(ingredients, list):
+        concepts += [i.get("itemCodeableConcept") for i in ingredients if isinstance(i, dict)]
+    return concepts
+
+
+def order_concepts(resource: dict[str, Any], pool: ResourcePool) -> list[Any]:
+    """Every CodeableConcept that says what an order is for (product or service)."""
+    rtype = resource.get("resourceType")
+    if rtype == "ServiceRequest":
+        return [resource.get("code")]
+    concepts = [resource.get("medicationCodeableConcept")]
+    medication = _resolve(resource, reference_of(resource.get("medicationReference")), pool)
+    if medication is not None:
+        concepts += _medication_concepts(medication)
+    return concepts
+
+
+def _describe(found: Code | TextPattern) -> str:
+    if isinstance(found, Code):
+        return f"{found.system}|{found.code}"
+    return f"text /{found.regex.pattern}/"
+
+
+def _kind(concepts: list[Any]) -> tuple[OrderKind, str | None]:
+    hsct, msc = load("hsct"), load("msc_orders")
+    for concept in concepts:
+        found = match_concept(concept, hsct)
+        if found is not None:
+            return OrderKind.HSCT, _describe(found)
+    for concept in concepts:
+        found = match_concept(concept, msc)
+        if found is not None:
+            return OrderKind.MSC, _describe(found)
+    return OrderKind.OTHER, None
+
+
+def _reason(resource: dict[str, Any], pool: ResourcePool) -> tuple[OrderReason, list[str]]:
+    """MS when any stated reason is MS; NON_MS when reasons are stated and none is.
+
+    reasonReference is resolved (contained, draft bundle, prefetch); an
+    unresolvable one still counts through its `display`.
+    """
+    concepts: list[Any] = []
+    sources: list[str] = []
+    codes = resource.get("reasonCode")
+    if isinstance(codes, list):
+        concepts.extend(codes)
+    refs = resource.get("reasonReference")
+    for ref in refs if isinstance(refs, list) else []:
+        reference = reference_of(ref)
+        target = _resolve(resource, reference, pool)
+        if target is not None:
+            concepts.append(target.get("code"))
+            if reference and not reference.startswith("#"):
+                sources.append(reference)
+        elif isinstance(ref, dict) and first_str(ref.get("display")):
+            concepts.append({"text": ref["display"]})
+    readable = [c for c in concepts if concept_texts(c) or any(code for _, code, _ in codings(c))]
+    if not readable:
+        return OrderReason.NONE, sources
+    if any(classify_concept(c) is not None for c in readable):
+        return OrderReason.MS, sources
+    return OrderReason.NON_MS, sources
+
+
+def _product(concepts: list[Any]) -> str | None:
+    for concept in concepts:
+        texts = concept_texts(concept)
+        if texts:
+            return texts[0][:120]
+    return None
+
+
+def draft_order_of(raw: dict[str, Any], pool: ResourcePool) -> DraftOrder | None:
+    """The DraftOrder fact for one draft resource, or None when it is not an order."""
+    rtype = raw.get("resourceType")
+    if rtype not in ORDER_TYPES:
+        return None
+    resource: Resource = pool.get(raw)
+    # Read the repaired JSON when validation succeeded; otherwise read the raw
+    # JSON defensively so a damaged order can never hide an MSC product.
+    data = resource.data if resource.validated else raw
+    status = first_str(data.get("status"))
+    if status and status.lower() in _DEAD_STATUSES:
+        return None
+    concepts = order_concepts(data, pool)
+    kind, matched_by = _kind(concepts)
+    reason, reason_sources = _reason(data, pool)
+    return DraftOrder(
+        ref=resource.ref,
+        resource_type=str(rtype),
+        kind=kind,
+        matched_by=matched_by,
+        product=_product(concepts),
+        reason=reason,
+        sources=(resource.ref, *reason_sources),
+        validated=resource.validated,
+    )

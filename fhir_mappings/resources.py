@@ -1,0 +1,212 @@
+"""Lenient FHIR R4 parsing: validate what the rules use, repair what can be repaired.
+
+Real EHR payloads are messy (the spec's own R4 order-sign example carries an
+STU3-style `doseQuantity` under `dosageInstruction`). A resource is validated
+with `fhir.resources.R4B`; when validation fails, the offending elements are
+dropped one by one and the rest re-validated, so one bad element never hides a
+resource. What was dropped or skipped is noted by resource type, id and element
+path only: never a value (values can be PHI).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError
+
+__all__ = ["ParseNote", "Resource", "ResourcePool", "flatten", "validate_resource"]
+
+_MAX_REPAIR_ROUNDS = 4
+
+
+@dataclass(frozen=True)
+class ParseNote:
+    """Something the parser dropped or skipped. No values, only where."""
+
+    resource_type: str
+    resource_id: str | None
+    element: str
+    problem: str
+
+    def __str__(self) -> str:
+        ref = f"{self.resource_type}/{self.resource_id}" if self.resource_id else self.resource_type
+        where = f" {self.element}" if self.element else ""
+        return f"{ref}{where}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A resource as the mappings read it: JSON with every invalid element removed.
+
+    `validated` is False when no repair could make it valid (e.g. a required
+    element is missing); such a resource is still readable defensively.
+    """
+
+    resource_type: str
+    id: str | None
+    data: dict[str, Any]
+    validated: bool
+    notes: tuple[ParseNote, ...] = ()
+
+    @property
+    def ref(self) -> str:
+        return f"{self.resource_type}/{self.id}" if self.id else self.resource_type
+
+
+def _strip_nulls(value: Any) -> Any:
+    """FHIR JSON forbids nulls and empty arrays/objects outside primitive extensions."""
+    if isinstance(value, dict):
+        cleaned = {}
+        for key, item in value.items():
+            item = _strip_nulls(item)
+            if item is None or item == [] or item == {}:
+                continue
+            cleaned[key] = item
+        return cleaned
+    if isinstance(value, list):
+        return [c for c in (_strip_nulls(i) for i in value) if c is not None and c != {}]
+    return value
+
+
+def _remove_path(data: Any, path: tuple[int | str, ...]) -> bool:
+    """Delete the element at `path`; empty parents are left for `_strip_nulls`."""
+    parent = data
+    for step in path[:-1]:
+        try:
+            parent = parent[step]
+        except (KeyError, IndexError, TypeError):
+            return False
+    last = path[-1]
+    try:
+        if isinstance(parent, dict) and isinstance(last, str) and last in parent:
+            del parent[last]
+            return True
+        if isinstance(parent, list) and isinstance(last, int) and 0 <= last < len(parent):
+            parent[last] = None
+            return True
+    except TypeError:
+        return False
+    return False
+
+
+def _error_path(error: Any) -> tuple[int | str, ...]:
+    loc = tuple(p for p in error["loc"] if isinstance(p, int | str))
+    # A missing required element makes its parent invalid: drop the parent.
+    if str(error.get("type", "")).endswith("missing"):
+        return loc[:-1]
+    return loc
+
+
+def _path_text(path: tuple[int | str, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
+def validate_resource(raw: dict[str, Any]) -> Resource:
+    """Validate `raw` as an R4 resource, repairing by dropping invalid elements."""
+    resource_type = raw.get("resourceType")
+    rid = raw.get("id") if isinstance(raw.get("id"), str) else None
+    if not isinstance(resource_type, str):
+        note = ParseNote("Unknown", rid, "", "no resourceType")
+        return Resource("Unknown", rid, raw, False, (note,))
+    try:
+        model = get_fhir_model_class(resource_type)
+    except (KeyError, ValueError, AttributeError, ImportError):
+        note = ParseNote(resource_type[:64], rid, "", "not an R4 resource type")
+        return Resource(resource_type[:64], rid, raw, False, (note,))
+    try:
+        model.model_validate(raw)
+        return Resource(resource_type, rid, raw, True)
+    except ValidationError as first_error:
+        errors = first_error.errors()
+    except (TypeError, ValueError, RecursionError):
+        note = ParseNote(resource_type, rid, "", "could not be read")
+        return Resource(resource_type, rid, raw, False, (note,))
+
+    data = _strip_nulls(copy.deepcopy(raw))
+    notes: list[ParseNote] = []
+    try:
+        model.model_validate(data)
+        return Resource(resource_type, rid, data, True)
+    except ValidationError as again:
+        errors = again.errors()
+    except (TypeError, ValueError, RecursionError):
+        errors = []
+    for _ in range(_MAX_REPAIR_ROUNDS if errors else 0):
+        paths = {_error_path(e) for e in errors}
+        if () in paths:
+            break
+        for path in sorted(paths, key=len, reverse=True):
+            if _remove_path(data, path):
+                notes.append(ParseNote(resource_type, rid, _path_text(path), "invalid, dropped"))
+        data = _strip_nulls(data)
+        try:
+            model.model_validate(data)
+            return Resource(resource_type, rid, data, True, tuple(notes))
+        except ValidationError as again:
+            errors = again.errors()
+        except (TypeError, ValueError, RecursionError):
+            break
+    notes.append(ParseNote(resource_type, rid, "", "invalid, read without validation"))
+    return Resource(resource_type, rid, raw, False, tuple(notes))
+
+
+def flatten(value: Any) -> list[dict[str, Any]]:
+    """The resources in a prefetch value: a resource, or a Bundle's entries."""
+    if not isinstance(value, dict):
+        return []
+    if value.get("resourceType") == "Bundle":
+        entries = value.get("entry")
+        if not isinstance(entries, list):
+            return []
+        out = []
+        for entry in entries:
+            if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+                out.extend(flatten(entry["resource"]))
+        return out
+    return [value]
+
+
+@dataclass
+class ResourcePool:
+    """All resources of one request, validated lazily and once each."""
+
+    raw: list[dict[str, Any]]
+    _by_type: dict[str, list[dict[str, Any]]] = field(default_factory=dict, init=False)
+    _validated: dict[int, Resource] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        for item in self.raw:
+            rtype = item.get("resourceType")
+            if isinstance(rtype, str):
+                self._by_type.setdefault(rtype, []).append(item)
+
+    def of_type(self, resource_type: str) -> list[dict[str, Any]]:
+        """Raw resources of one type (unvalidated: filter cheaply, then `get`)."""
+        return self._by_type.get(resource_type, [])
+
+    def get(self, raw: dict[str, Any]) -> Resource:
+        """The validated (or repaired) form of one raw resource, computed once."""
+        key = id(raw)
+        found = self._validated.get(key)
+        if found is None:
+            found = validate_resource(raw)
+            self._validated[key] = found
+        return found
+
+    def find(self, reference: str | None) -> dict[str, Any] | None:
+        """Resolve 'Type/id' (or a bundle fullUrl ending in it) to a raw resource."""
+        if not reference or "/" not in reference:
+            return None
+        parts = reference.rstrip("/").split("/")
+        rtype, rid = parts[-2], parts[-1]
+        for item in self.of_type(rtype):
+            if item.get("id") == rid:
+                return item
+        return None
+
+    @property
+    def notes(self) -> list[ParseNote]:
+        return [n for r in self._validated.values() for n in r.notes]

@@ -1,0 +1,105 @@
+"""Code lists as data: each JSON file here is one value set, every code naming its source.
+
+`load(name)` reads a file once and checks it: a code without a `source`, or a
+text pattern that does not compile, fails at start-up rather than at a patient.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+__all__ = ["Code", "TextPattern", "ValueSet", "ValueSetError", "all_value_sets", "load"]
+
+
+class ValueSetError(ValueError):
+    """A value set file is broken: missing source, bad pattern, duplicate code."""
+
+
+@dataclass(frozen=True)
+class Code:
+    system: str
+    code: str
+    display: str
+    source: str
+    attributes: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class TextPattern:
+    regex: re.Pattern[str]
+    source: str
+    attributes: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class ValueSet:
+    name: str
+    codes: dict[tuple[str, str], Code]
+    patterns: tuple[TextPattern, ...]
+    system_aliases: dict[str, str]
+
+    def lookup(self, system: str | None, code: str | None) -> Code | None:
+        """The entry for a (system, code) pair, normalising known system aliases."""
+        if not system or not code:
+            return None
+        system = self.system_aliases.get(system, system)
+        return self.codes.get((system, code.strip()))
+
+    def match_text(self, text: str | None) -> TextPattern | None:
+        """The first pattern found in `text` (case-insensitive), if any."""
+        if not text:
+            return None
+        for pattern in self.patterns:
+            if pattern.regex.search(text):
+                return pattern
+        return None
+
+
+_RESERVED = {"system", "code", "display", "source", "confidence", "pattern"}
+
+
+def _parse(name: str, raw: dict[str, Any]) -> ValueSet:
+    codes: dict[tuple[str, str], Code] = {}
+    for entry in raw.get("codes", []):
+        if not entry.get("source"):
+            raise ValueSetError(f"{name}: code {entry.get('code')!r} names no source")
+        key = (entry["system"], entry["code"])
+        if key in codes:
+            raise ValueSetError(f"{name}: duplicate code {key}")
+        attributes = {k: v for k, v in entry.items() if k not in _RESERVED}
+        codes[key] = Code(
+            entry["system"], entry["code"], entry.get("display", ""), entry["source"], attributes
+        )
+    patterns = []
+    for entry in raw.get("text_patterns", []):
+        if not entry.get("source"):
+            raise ValueSetError(f"{name}: pattern {entry.get('pattern')!r} names no source")
+        try:
+            regex = re.compile(entry["pattern"], re.IGNORECASE)
+        except re.error as exc:
+            raise ValueSetError(f"{name}: pattern {entry['pattern']!r}: {exc}") from exc
+        attributes = {k: v for k, v in entry.items() if k not in _RESERVED}
+        patterns.append(TextPattern(regex, entry["source"], attributes))
+    return ValueSet(name, codes, tuple(patterns), dict(raw.get("system_aliases", {})))
+
+
+@cache
+def load(name: str) -> ValueSet:
+    """Load `<name>.json` from this package (cached for the process)."""
+    text = resources.files(__name__).joinpath(f"{name}.json").read_text(encoding="utf-8")
+    return _parse(name, json.loads(text))
+
+
+def all_value_sets() -> dict[str, ValueSet]:
+    """Every value set shipped, loaded and checked (used by the start-up check)."""
+    names = sorted(
+        p.name.removesuffix(".json")
+        for p in resources.files(__name__).iterdir()
+        if p.name.endswith(".json")
+    )
+    return {name: load(name) for name in names}
