@@ -28,6 +28,18 @@ class Settings(BaseSettings):
     """Log format; default console in development, json otherwise."""
     log_level: str = "INFO"
 
+    # --- rules and mappings (thresholds; issue 3) -------------------------------
+
+    # --- FHIR fetch and prefetch (issue 4) --------------------------------------
+
+    # --- client authentication, CORS, limits (issue 5) --------------------------
+
+    # --- storage: card ledger, feedback, analytics (issue 6) --------------------
+
+    # --- operations: metrics, workers, readiness (issue 7) ----------------------
+
+    # --- performance: caches (issue 8) ------------------------------------------
+
     def rule_config(self) -> RuleConfig:
         return RuleConfig()
 
