@@ -10,7 +10,7 @@ from cards.config import RuleConfig
 from cards.decision import RuleInput
 from cards.model import Card
 from cards.registry import rules_for
-from fhir_mappings.build import PatientRecord, build_facts
+from fhir_mappings.build import PatientRecord, derive_facts
 from fhir_mappings.facts import DraftOrder, PatientFacts
 
 __all__ = ["Evaluation", "evaluate", "judged_orders"]
@@ -21,6 +21,8 @@ class Evaluation:
     cards: list[Card]
     facts: PatientFacts
     orders: list[DraftOrder]
+    # The patient facts derived from the record alone: what a facts cache keeps.
+    patient_facts: PatientFacts | None = None
 
 
 def judged_orders(
@@ -41,8 +43,11 @@ def evaluate(
     config: RuleConfig,
     today: date,
     selections: Sequence[str] | None = None,
+    known_facts: PatientFacts | None = None,
 ) -> Evaluation:
-    facts, orders, _ = build_facts(record)
+    """`known_facts`: this exact record's patient facts from a cache (prefetch not re-read)."""
+    derived = derive_facts(record, known_facts)
+    facts, orders = derived.facts, derived.orders
     rule_input = RuleInput(
         hook=hook,
         facts=facts,
@@ -56,4 +61,4 @@ def evaluate(
         if rule.one_per_response:
             decisions = decisions[:1]
         cards.extend(rule.render(d) for d in decisions)
-    return Evaluation(cards=cards, facts=facts, orders=orders)
+    return Evaluation(cards=cards, facts=facts, orders=orders, patient_facts=derived.patient)

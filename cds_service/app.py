@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from cards.registry import check_registry
 from cds_service.errors import install_error_handlers
+from cds_service.facts_cache import cache_for
 from cds_service.logs import configure_logging
 from cds_service.protocol import HookRequest
 from cds_service.routes import discovery, services
@@ -36,10 +37,13 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
         if settings.dev:
             log.warning("DEVELOPMENT MODE: not for production use")
         yield
+        if app.state.facts_cache is not None:
+            await app.state.facts_cache.close()
 
     app = FastAPI(title="MS CDS Hooks service", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.clock = clock
+    app.state.facts_cache = cache_for(settings)
     install_error_handlers(app)
     app.add_middleware(
         CORSMiddleware,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import Request
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cards.config import RuleConfig
@@ -39,6 +40,14 @@ class Settings(BaseSettings):
     # --- operations: metrics, workers, readiness (issue 7) ----------------------
 
     # --- performance: caches (issue 8) ------------------------------------------
+    facts_cache_size: int = Field(default=2048, ge=0)
+    """Patient facts kept in memory (LRU), keyed by a hash of the exact record; 0 turns it off."""
+    redis_url: str | None = None
+    """Redis URL of a facts cache shared by workers (redis://host:6379/0); unset: memory only."""
+    facts_cache_ttl_seconds: int = Field(default=3600, ge=1)
+    """How long Redis keeps a patient's facts (they are keyed by content, so never stale)."""
+    redis_timeout_seconds: float = Field(default=0.1, gt=0)
+    """Redis call timeout; a slow or down Redis counts as a cache miss, never as an error."""
 
     def rule_config(self) -> RuleConfig:
         return RuleConfig()

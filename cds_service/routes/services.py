@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
-from cds_service.errors import BadRequest, NotFound, UnsupportedMediaType
+from cds_service.errors import NotFound, UnsupportedMediaType
+from cds_service.jsonio import decode_json, encode_json
 from cds_service.logs import request_log
 from cds_service.pipeline import run_service
 from cds_service.protocol import HookRequest, HookResponse, parse_request
@@ -35,11 +35,7 @@ async def read_json(request: Request) -> Any:
         and not media.endswith("+json")
     ):
         raise UnsupportedMediaType(f"content type '{media[:64]}' is not JSON")
-    body = await request.body()
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise BadRequest("the request body is not valid JSON") from None
+    return decode_json(await request.body())
 
 
 _BODY_DOC: dict[str, Any] = {
@@ -62,13 +58,14 @@ async def call_service(
     request: Request,
     settings: Annotated[Settings, Depends(get_settings)],
     today: Annotated[date, Depends(get_today)],
-) -> JSONResponse:
+) -> Response:
     started = time.perf_counter()
     service = SERVICES.get(service_id)
     if service is None:
         raise NotFound(f"no CDS service '{service_id[:64]}'")
     hook_request: HookRequest = parse_request(await read_json(request))
-    body, result = await run_service(service, hook_request, settings, today)
+    cache = request.app.state.facts_cache
+    body, result = await run_service(service, hook_request, settings, today, cache)
     request_log(
         service=service.id,
         hook_instance=hook_request.hookInstance,
@@ -77,4 +74,4 @@ async def call_service(
         cards=[c.topic for c in result.cards],
         skipped=len(result.facts.parse_notes),
     )
-    return JSONResponse(body)
+    return Response(encode_json(body), media_type="application/json")

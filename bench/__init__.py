@@ -1,0 +1,1 @@
+"""`make bench`: a benchmark that tells the truth (see bench/run.py)."""

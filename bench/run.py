@@ -1,0 +1,288 @@
+"""`make bench`: in-process cost, HTTP throughput against a baseline, latency, memory.
+
+Everything runs in one go so the ratios compare like with like on a shared,
+noisy machine: absolute numbers move with the load, ratios much less.
+Writes bench/results.json and prints one table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from bench.generator import generate
+from bench.inprocess import call_once, measure
+from bench.load import LoadResult, generator_name, run_load, write_bodies
+from bench.server import serve
+from cds_service.settings import Settings
+
+RESULTS = Path(__file__).with_name("results.json")
+SERVICE_APP = "cds_service.asgi:app"
+BASELINE_APP = "bench.baseline_app:app"
+# Dev mode: authentication off. Cache off: the cold figure must not profit from repeats.
+COLD_ENV = {"CDS_DEV": "true", "CDS_FACTS_CACHE_SIZE": "0", "CDS_REDIS_URL": ""}
+WARM_ENV = {"CDS_DEV": "true", "CDS_REDIS_URL": ""}
+
+Sized = list[tuple[str, bytes, int, bool]]
+
+
+def _requests(size: str, count: int, seed: int) -> Sized:
+    out = []
+    for i in range(count):
+        r = generate(i, size, seed)  # type: ignore[arg-type]
+        out.append((r.service, orjson.dumps(r.body), r.resources, r.msc_order))
+    return out
+
+
+def _cache_hit_latency(requests: Sized) -> dict[str, float]:
+    """First call (miss) and a repeat with the same record under another hook (hit)."""
+    settings = Settings(_env_file=None, dev=True, redis_url=None)  # type: ignore[call-arg]
+    from cds_service.facts_cache import cache_for
+
+    cache = cache_for(settings)
+
+    async def run() -> tuple[list[float], list[float]]:
+        misses, hits = [], []
+        for service_id, body, _, _ in requests:
+            started = time.perf_counter()
+            await call_once(service_id, body, settings, cache)
+            misses.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            await call_once(service_id, body, settings, cache)
+            hits.append(time.perf_counter() - started)
+        return misses, hits
+
+    misses, hits = asyncio.run(run())
+    return {
+        "miss_us": round(statistics.median(misses) * 1e6, 1),
+        "hit_us": round(statistics.median(hits) * 1e6, 1),
+    }
+
+
+def _http(bodies: Path, duration: float, rounds: int, log: Console) -> dict[str, Any]:
+    url_path = "/cds-services/ms-order-select"
+    out: dict[str, Any] = {"load_generator": generator_name(), "connections": 8}
+    baseline: list[LoadResult] = []
+    service: list[LoadResult] = []
+    for round_ in range(rounds):
+        log.log(f"HTTP round {round_ + 1}/{rounds}: baseline")
+        with serve(BASELINE_APP, ready_path="/docs") as server:
+            run_load(server.url + url_path, bodies, duration=2)  # warm-up
+            baseline.append(run_load(server.url + url_path, bodies, duration=duration))
+        log.log(f"HTTP round {round_ + 1}/{rounds}: service (facts cache off)")
+        with serve(SERVICE_APP, COLD_ENV, ready_path="/cds-services") as server:
+            run_load(server.url + url_path, bodies, duration=2)
+            service.append(run_load(server.url + url_path, bodies, duration=duration))
+            if round_ == rounds - 1:
+                half = statistics.mean(r.rps for r in service) / 2
+                log.log(f"HTTP: service paced at half its max rate ({half:.0f} req/s)")
+                paced = run_load(server.url + url_path, bodies, duration=duration, rate=half)
+                out["half_rate"] = {"target_req_per_s": round(half, 1), **paced.as_dict()}
+    log.log("HTTP: service with the facts cache on (the same 1,000 patients repeating)")
+    with serve(SERVICE_APP, WARM_ENV, ready_path="/cds-services") as server:
+        run_load(server.url + url_path, bodies, count=1000)
+        warm = run_load(server.url + url_path, bodies, duration=duration)
+    out["baseline"] = [r.as_dict() for r in baseline]
+    out["service_cold"] = [r.as_dict() for r in service]
+    out["service_warm_cache"] = warm.as_dict()
+    base_rps = statistics.mean(r.rps for r in baseline)
+    cold_rps = statistics.mean(r.rps for r in service)
+    out["baseline_req_per_s"] = round(base_rps, 1)
+    out["service_req_per_s"] = round(cold_rps, 1)
+    out["ratio_service_to_baseline"] = round(cold_rps / base_rps, 3)
+    return out
+
+
+def _large_http(requests: Sized) -> dict[str, float]:
+    """Large patients one at a time over HTTP (the service's own latency for 2,000 resources)."""
+    import httpx
+
+    times = []
+    with serve(SERVICE_APP, COLD_ENV, ready_path="/cds-services") as server:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            for service_id, body, _, _ in requests:
+                started = time.perf_counter()
+                response = client.post(f"/cds-services/{service_id}", content=body)
+                times.append(time.perf_counter() - started)
+                response.raise_for_status()
+    return {"requests": len(times), "median_ms": round(statistics.median(times) * 1000, 1)}
+
+
+def _memory(bodies: Path) -> dict[str, float]:
+    url_path = "/cds-services/ms-order-select"
+    with serve(SERVICE_APP, WARM_ENV, ready_path="/cds-services") as server:
+        started = server.rss_mb()
+        first = run_load(server.url + url_path, bodies, count=1000)
+        after_1k = server.rss_mb()
+        second = run_load(server.url + url_path, bodies, count=9000)
+        after_10k = server.rss_mb()
+    return {
+        "rss_start_mb": round(started, 1),
+        "rss_after_1k_mb": round(after_1k, 1),
+        "rss_after_10k_mb": round(after_10k, 1),
+        "growth_mb": round(after_10k - after_1k, 1),
+        "requests_sent": first.requests + second.requests,
+        "non_2xx": first.non_2xx + second.non_2xx,
+    }
+
+
+def _fetch() -> dict[str, Any]:
+    """Issue 4's fallback-fetch scenario (bench/fetch_scenario.py) when it is on main."""
+    try:
+        scenario = importlib.import_module("bench.fetch_scenario")
+    except ImportError:
+        return {"status": "not available: bench/fetch_scenario.py is not on this branch"}
+    result: dict[str, Any] = scenario.run()
+    return {"status": "measured", **result}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="ms-cds benchmark")
+    parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per HTTP run")
+    parser.add_argument("--rounds", type=int, default=2, help="baseline/service alternations")
+    parser.add_argument("--skip-http", action="store_true")
+    args = parser.parse_args()
+    console = Console()
+    results: dict[str, Any] = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_average_start": [round(x, 2) for x in os.getloadavg()],
+        },
+        "seed": args.seed,
+    }
+    console.log("generating synthetic patients")
+    sets = {
+        "small": _requests("small", 300, args.seed),
+        "typical": _requests("typical", 1000, args.seed),
+        "large": _requests("large", 5, args.seed),
+    }
+    results["body_kb"] = {
+        k: round(statistics.mean(len(r[1]) for r in v) / 1024, 1) for k, v in sets.items()
+    }
+    cold = Settings(_env_file=None, dev=True, facts_cache_size=0, redis_url=None)  # type: ignore[call-arg]
+    inproc = {}
+    for size, requests in sets.items():
+        console.log(f"in-process: {size}")
+        inproc[size] = measure(size, requests, cold).as_dict()
+    results["in_process"] = inproc
+    console.log("in-process: facts cache hit latency")
+    results["facts_cache"] = _cache_hit_latency(sets["typical"][:200])
+    if not args.skip_http:
+        with tempfile.TemporaryDirectory() as tmp:
+            bodies = write_bodies(
+                Path(tmp) / "typical.tsv",
+                [(f"/cds-services/{s}", b) for s, b, _, _ in sets["typical"]],
+            )
+            results["http"] = _http(bodies, args.duration, args.rounds, console)
+            console.log("HTTP: large patients, one at a time")
+            results["large_http"] = _large_http(sets["large"])
+            console.log("memory: RSS after 1,000 and 10,000 requests")
+            results["memory"] = _memory(bodies)
+    console.log("fallback fetch")
+    results["fetch"] = _fetch()
+    results["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["targets"] = _targets(results)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    console.print(_table(results))
+    console.print(f"written to {RESULTS}")
+
+
+def _targets(r: dict[str, Any]) -> dict[str, Any]:
+    t: dict[str, Any] = {}
+    large = r["in_process"]["large"]["us_per_request"] / 1000
+    t["large_patient_ms<=150"] = {"measured": round(large, 1), "ok": large <= 150}
+    typical = r["in_process"]["typical"]
+    t["msc_orders_all_warned"] = {
+        "measured": f"{typical['msc_warnings']}/{typical['msc_orders']}",
+        "ok": typical["msc_warnings"] == typical["msc_orders"],
+    }
+    if "http" in r:
+        ratio = r["http"]["ratio_service_to_baseline"]
+        t["cold_ratio>=0.30"] = {"measured": ratio, "ok": ratio >= 0.30}
+        p99 = r["http"]["half_rate"]["p99_ms"]
+        t["half_rate_p99_ms<=25"] = {"measured": p99, "ok": p99 <= 25}
+        mem = r["memory"]
+        t["rss_mb<=150"] = {
+            "measured": mem["rss_after_10k_mb"],
+            "ok": mem["rss_after_10k_mb"] <= 150,
+        }
+        # "No growth": allow 2 MB of allocator noise.
+        t["rss_growth_1k_to_10k_mb<=2"] = {
+            "measured": mem["growth_mb"],
+            "ok": mem["growth_mb"] <= 2,
+        }
+    fetch = r.get("fetch", {})
+    if "ratio" in fetch:
+        t["fetch_ratio<=1.5"] = {"measured": fetch["ratio"], "ok": fetch["ratio"] <= 1.5}
+    return t
+
+
+def _table(r: dict[str, Any]) -> Table:
+    table = Table(title=f"ms-cds bench (load average {r['machine']['load_average_start']})")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_column("target")
+    for size, v in r["in_process"].items():
+        table.add_row(
+            f"in-process {size} ({v['resources_per_request']:.0f} res, {r['body_kb'][size]} KB)",
+            f"{v['us_per_request']:,.0f} us/req, {v['us_per_resource']:.1f} us/res",
+            "<= 150 ms" if size == "large" else "",
+        )
+    fc = r["facts_cache"]
+    table.add_row(
+        "facts cache typical: miss / hit", f"{fc['miss_us']:,.0f} / {fc['hit_us']:,.0f} us", ""
+    )
+    if "http" in r:
+        h = r["http"]
+        gen = f"{h['load_generator']}, 8 conn"
+        table.add_row(f"baseline req/s ({gen})", f"{h['baseline_req_per_s']:,.0f}", "")
+        table.add_row("service req/s, cold distinct patients", f"{h['service_req_per_s']:,.0f}", "")
+        table.add_row("ratio service / baseline", f"{h['ratio_service_to_baseline']:.0%}", ">= 30%")
+        last = h["service_cold"][-1]
+        table.add_row(
+            "service p50 / p99 at max rate", f"{last['p50_ms']} / {last['p99_ms']} ms", ""
+        )
+        hr = h["half_rate"]
+        table.add_row(
+            f"half rate ({hr['req_per_s']:.0f} of {hr['target_req_per_s']:.0f} req/s) p50 / p99",
+            f"{hr['p50_ms']} / {hr['p99_ms']} ms",
+            "p99 <= 25 ms",
+        )
+        w = h["service_warm_cache"]
+        table.add_row("service req/s, facts cache warm", f"{w['req_per_s']:,.0f}", "")
+        table.add_row("large patient over HTTP (median)", f"{r['large_http']['median_ms']} ms", "")
+        m = r["memory"]
+        table.add_row(
+            "RSS after 1k / 10k requests",
+            f"{m['rss_after_1k_mb']} / {m['rss_after_10k_mb']} MB",
+            "<= 150 MB, no growth",
+        )
+    f = r["fetch"]
+    table.add_row(
+        "fallback fetch",
+        json.dumps({k: v for k, v in f.items() if k != "status"}) or f["status"],
+        "<= 1.5x one call",
+    )
+    for name, target in r["targets"].items():
+        table.add_row(f"target {name}", str(target["measured"]), "PASS" if target["ok"] else "FAIL")
+    return table
+
+
+if __name__ == "__main__":
+    main()
