@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
@@ -104,6 +105,12 @@ def _path_text(path: tuple[int | str, ...]) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
 
 
+@cache
+def _model_class(resource_type: str) -> Any:
+    """The R4B model class (the library's lookup imports by name each call: ~15 us)."""
+    return get_fhir_model_class(resource_type)
+
+
 def validate_resource(raw: dict[str, Any]) -> Resource:
     """Validate `raw` as an R4 resource, repairing by dropping invalid elements."""
     resource_type = raw.get("resourceType")
@@ -112,7 +119,7 @@ def validate_resource(raw: dict[str, Any]) -> Resource:
         note = ParseNote("Unknown", rid, "", "no resourceType")
         return Resource("Unknown", rid, raw, False, (note,))
     try:
-        model = get_fhir_model_class(resource_type)
+        model = _model_class(resource_type)
     except (KeyError, ValueError, AttributeError, ImportError):
         note = ParseNote(resource_type[:64], rid, "", "not an R4 resource type")
         return Resource(resource_type[:64], rid, raw, False, (note,))

@@ -21,7 +21,8 @@ from cds_service.settings import Settings, get_settings
 router = APIRouter()
 
 
-def get_today(request: Request) -> date:
+async def get_today(request: Request) -> date:
+    """`async def`: a plain `def` dependency would run in FastAPI's thread pool."""
     clock: Callable[[], date] = request.app.state.clock
     return clock()
 
