@@ -22,6 +22,15 @@ run: install
 test: install
 	$(BIN)/python -m pytest -q
 
+# Not part of `make test`: ~3 minutes. Uses wrk when it can be installed, else a Python
+# load generator. Writes bench/results.json.
+bench: install
+	@command -v wrk >/dev/null 2>&1 || (command -v apt-get >/dev/null 2>&1 && \
+		{ apt-get install -y -qq wrk >/dev/null 2>&1 || \
+		  (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq wrk >/dev/null 2>&1); }) || \
+		echo "wrk not available: using the Python load generator"
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

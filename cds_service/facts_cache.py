@@ -140,5 +140,5 @@ def cache_for(settings: Settings) -> FactsCache | None:
         far = RedisFactsCache.from_url(
             settings.redis_url, settings.facts_cache_ttl_seconds, settings.redis_timeout_seconds
         )
-        return TieredFactsCache(near, far)
+        return TieredFactsCache(near, far) if near is not None else far
     return near
