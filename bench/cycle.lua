@@ -1,13 +1,10 @@
 -- wrk script: cycle through distinct CDS Hooks requests read from a file.
 -- BENCH_BODIES: file of "path<TAB>json body" lines (one request each).
 -- BENCH_DELAY_MS: pause per connection between requests (rate-limited run).
--- BENCH_LIMIT: stop each thread after this many responses (fixed-count run).
 local bodies_path = os.getenv("BENCH_BODIES")
 local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
-local limit = tonumber(os.getenv("BENCH_LIMIT") or "0")
 local requests = {}
 local counter = 0
-local responses = 0
 
 function init(args)
   local headers = {["Content-Type"] = "application/json"}
@@ -24,13 +21,6 @@ end
 
 if delay_ms > 0 then
   delay = function() return delay_ms end
-end
-
-if limit > 0 then
-  response = function(status, headers, body)
-    responses = responses + 1
-    if responses >= limit then wrk.thread:stop() end
-  end
 end
 
 function done(summary, latency, requests)

@@ -18,6 +18,7 @@ from cds_service.logs import configure_logging
 from cds_service.protocol import HookRequest
 from cds_service.routes import discovery, services
 from cds_service.settings import Settings
+from cds_service.warmup import warm_up
 
 __all__ = ["create_app"]
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.dev:
             log.warning("DEVELOPMENT MODE: not for production use")
+        warm_up(settings.rule_config(), clock())
         yield
         if app.state.facts_cache is not None:
             await app.state.facts_cache.close()
