@@ -156,7 +156,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="baseline/service alternations")
     parser.add_argument("--skip-http", action="store_true")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=max(Console().width, 110))
     results: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": {
