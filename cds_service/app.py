@@ -12,8 +12,10 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from cards.registry import check_registry
-from cds_service.errors import install_error_handlers
-from cds_service.logs import configure_logging
+from cds_service.auth import client_verification
+from cds_service.errors import ConfigurationError, install_error_handlers
+from cds_service.limits import BodyLimitMiddleware
+from cds_service.logs import AccessLogMiddleware, configure_logging
 from cds_service.protocol import HookRequest
 from cds_service.routes import discovery, services
 from cds_service.settings import Settings
@@ -30,23 +32,36 @@ def _today() -> date:
 def create_app(settings: Settings | None = None, clock: Callable[[], date] = _today) -> FastAPI:
     settings = settings or Settings()
     check_registry()  # fail fast: broken rules or value sets never serve
+    problems = settings.production_problems()
+    if problems:
+        raise ConfigurationError(*problems)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.dev:
             log.warning("DEVELOPMENT MODE: not for production use")
-        yield
+            if settings.patient_hash_key is None:
+                log.warning("DEVELOPMENT MODE: patient hashes use the fixed development key")
+        async with client_verification(app.state, settings):
+            yield
 
     app = FastAPI(title="MS CDS Hooks service", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.clock = clock
     install_error_handlers(app)
+    # Last added runs first: access log, then CORS (so that every answer, a 413 too,
+    # carries its headers), then the body limit.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    origins, origin_regex = settings.cors_policy()
     app.add_middleware(
         CORSMiddleware,
-        allow_origins=["*"] if settings.dev else [],
+        allow_origins=origins,
+        allow_origin_regex=origin_regex,
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type"],
+        max_age=600,
     )
+    app.add_middleware(AccessLogMiddleware)
     app.include_router(discovery.router)
     app.include_router(services.router)
     _document_request_body(app)

@@ -27,9 +27,32 @@ def serve(
     """Serve the CDS Hooks service with uvicorn."""
     import uvicorn
 
+    from cds_service.logs import uvicorn_log_config
+    from cds_service.settings import Settings
+
     if dev:
         os.environ["CDS_DEV"] = "true"
-    uvicorn.run("cds_service.asgi:app", host=host, port=port, log_level="info")
+    settings = Settings()
+    console = Console(stderr=True)
+    problems = settings.production_problems()
+    if problems:
+        console.print("[bold red]ms-cds refuses to start in production mode:[/bold red]")
+        for problem in problems:
+            console.print(f"  - {problem}")
+        raise typer.Exit(2)
+    if settings.dev:
+        console.print(
+            "[bold red]DEVELOPMENT MODE: client JWT verification is OFF, any caller is "
+            "trusted, patient hashes use a fixed key. Never expose this server.[/bold red]"
+        )
+    uvicorn.run(
+        "cds_service.asgi:app",
+        host=host,
+        port=port,
+        log_config=uvicorn_log_config(settings.effective_log_format, settings.log_level),
+        access_log=False,  # ours (cds_service.logs) never writes query strings
+        server_header=False,
+    )
 
 
 @app.command("evaluate")
