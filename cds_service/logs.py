@@ -37,7 +37,12 @@ log = logging.getLogger("ms_cds.request")
 access_log = logging.getLogger("ms_cds.access")
 
 # LogRecord attributes that are not "extra" fields.
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 _UUID = re.compile(r"^(urn:uuid:)?[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 # Loggers of libraries that write URLs or payloads at INFO/DEBUG.
 _QUIET = ("httpx", "httpcore", "hpack", "urllib3", "redis")
