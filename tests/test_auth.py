@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -229,9 +230,7 @@ def test_key_of_another_type(prod_client: TestClient, rs: js.Signer, reasons: li
     assert reasons == ["bad_key"]
 
 
-def test_algorithm_off_the_configured_list(
-    prod_client: TestClient, reasons: list[str]
-) -> None:
+def test_algorithm_off_the_configured_list(prod_client: TestClient, reasons: list[str]) -> None:
     """ES256 is refused unless the settings allow it."""
     signer = js.Signer("ES256", "es-256", js.ec.generate_private_key(js.ec.SECP256R1()))
     assert_bare_401(call(prod_client, js.bearer(signer.token(js.claims()))))
@@ -271,9 +270,7 @@ def test_valid_token_accepted(
     assert reasons == []
 
 
-def test_keys_are_cached(
-    prod_client: TestClient, es: js.Signer, jwks_route: respx.Route
-) -> None:
+def test_keys_are_cached(prod_client: TestClient, es: js.Signer, jwks_route: respx.Route) -> None:
     """Several calls fetch the JWKS once."""
     for _ in range(3):
         assert call(prod_client, js.bearer(es.token(js.claims()))).status_code == 200
@@ -375,9 +372,7 @@ def test_development_mode_needs_no_token(client: TestClient) -> None:
 
 def test_trusted_issuers_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """CDS_TRUSTED_ISSUERS and CDS_AUDIENCE are JSON in the environment."""
-    monkeypatch.setenv(
-        "CDS_TRUSTED_ISSUERS", '{"https://ehr.example.org": {"jwks_url": "%s"}}' % js.JWKS_URL
-    )
+    monkeypatch.setenv("CDS_TRUSTED_ISSUERS", json.dumps({js.ISSUER: {"jwks_url": js.JWKS_URL}}))
     monkeypatch.setenv("CDS_AUDIENCE", '["urn:a"]')
     settings = make_settings()
     assert settings.trusted_issuers[js.ISSUER].jwks_url == js.JWKS_URL
