@@ -27,7 +27,7 @@ def serve(
     """Serve the CDS Hooks service with uvicorn."""
     import uvicorn
 
-    from cds_service.logs import uvicorn_log_config
+    from cds_service.logs import uvicorn_options
     from cds_service.settings import Settings
 
     if dev:
@@ -49,9 +49,7 @@ def serve(
         "cds_service.asgi:app",
         host=host,
         port=port,
-        log_config=uvicorn_log_config(settings.effective_log_format, settings.log_level),
-        access_log=False,  # ours (cds_service.logs) never writes query strings
-        server_header=False,
+        **uvicorn_options(settings.effective_log_format, settings.log_level),
     )
 
 

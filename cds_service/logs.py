@@ -31,6 +31,7 @@ __all__ = [
     "request_log",
     "safe_hook_instance",
     "uvicorn_log_config",
+    "uvicorn_options",
 ]
 
 log = logging.getLogger("ms_cds.request")
@@ -90,6 +91,25 @@ class ConsoleFormatter(_SafeExceptions):
         return line
 
 
+class NoQueryString(logging.Filter):
+    """On uvicorn's access logger: drop the query string from the request path, should
+    that log ever be switched on (a token or a name in a query must not be written)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                a.split("?", 1)[0] if isinstance(a, str) and a.startswith("/") else a
+                for a in record.args
+            )
+        return True
+
+
+def _guard_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, NoQueryString) for f in access.filters):
+        access.addFilter(NoQueryString())
+
+
 def _formatter(log_format: str) -> logging.Formatter:
     return JsonFormatter() if log_format == "json" else ConsoleFormatter()
 
@@ -103,6 +123,7 @@ def configure_logging(log_format: str, level: str = "INFO") -> None:
     root.propagate = False
     for name in _QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
+    _guard_access_log()
 
 
 def uvicorn_log_config(log_format: str, level: str = "INFO") -> dict[str, Any]:
@@ -113,6 +134,7 @@ def uvicorn_log_config(log_format: str, level: str = "INFO") -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"ms_cds": {"()": f"cds_service.logs.{name}"}},
+        "filters": {"no_query": {"()": "cds_service.logs.NoQueryString"}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
@@ -122,9 +144,24 @@ def uvicorn_log_config(log_format: str, level: str = "INFO") -> dict[str, Any]:
         },
         "loggers": {
             "uvicorn": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
-            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+            "uvicorn.access": {
+                "handlers": [],
+                "filters": ["no_query"],
+                "level": "WARNING",
+                "propagate": False,
+            },
             **{name: {"level": "WARNING"} for name in _QUIET},
         },
+    }
+
+
+def uvicorn_options(log_format: str, level: str = "INFO") -> dict[str, Any]:
+    """Keyword arguments for uvicorn.run/Config: our log config, no access log (it would
+    write query strings), no Server header."""
+    return {
+        "log_config": uvicorn_log_config(log_format, level),
+        "access_log": False,
+        "server_header": False,
     }
 
 

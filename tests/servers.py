@@ -14,17 +14,10 @@ from fastapi import FastAPI
 
 
 @contextmanager
-def uvicorn_server(app: FastAPI, log_config: dict[str, Any] | None = None) -> Iterator[str]:
-    """Serve `app` with uvicorn in a thread on a free port; yields its base URL."""
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        log_config=log_config,
-        access_log=False,
-        server_header=False,
-        lifespan="on",
-    )
+def uvicorn_server(app: FastAPI, **options: Any) -> Iterator[str]:
+    """Serve `app` with uvicorn in a thread on a free port; yields its base URL.
+    `options` are uvicorn.Config's (`cds_service.logs.uvicorn_options()` as served)."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
     thread.start()
