@@ -104,10 +104,26 @@ class NoQueryString(logging.Filter):
         return True
 
 
-def _guard_access_log() -> None:
-    access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, NoQueryString) for f in access.filters):
-        access.addFilter(NoQueryString())
+class ExceptionWithoutMessage(logging.Filter):
+    """On loggers whose handlers are not ours (uvicorn.error, asyncio): the traceback text
+    is set here, without the exception's message, so any formatter writes only that."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[0] is not None:
+            record.exc_text = _exception_without_message(record.exc_info)
+        return True
+
+
+def _add_filter(name: str, kind: type[logging.Filter]) -> None:
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, kind) for f in logger.filters):
+        logger.addFilter(kind())
+
+
+def _guard_foreign_loggers() -> None:
+    _add_filter("uvicorn.access", NoQueryString)
+    for name in ("uvicorn.error", "asyncio"):
+        _add_filter(name, ExceptionWithoutMessage)
 
 
 def _formatter(log_format: str) -> logging.Formatter:
@@ -123,7 +139,7 @@ def configure_logging(log_format: str, level: str = "INFO") -> None:
     root.propagate = False
     for name in _QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
-    _guard_access_log()
+    _guard_foreign_loggers()
 
 
 def uvicorn_log_config(log_format: str, level: str = "INFO") -> dict[str, Any]:
