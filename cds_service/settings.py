@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import Request
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cards.config import RuleConfig
@@ -35,6 +36,24 @@ class Settings(BaseSettings):
     # --- client authentication, CORS, limits (issue 5) --------------------------
 
     # --- storage: card ledger, feedback, analytics (issue 6) --------------------
+    database_url: str = "sqlite:///ms-cds.sqlite3"
+    """SQLAlchemy URL of the card ledger and feedback store; PostgreSQL: postgresql://..."""
+    database_migrate_on_startup: bool | None = None
+    """Apply database migrations at start-up; default yes in development, no otherwise."""
+    database_connect_timeout: float = Field(default=3.0, gt=0)
+    """Seconds to wait for a database connection before answering 503."""
+    ledger_buffer_size: int = Field(default=100_000, ge=1)
+    """Card ledger entries held in memory while the database is unreachable."""
+    ledger_batch_size: int = Field(default=500, ge=1)
+    """Card ledger entries written per database transaction."""
+    ledger_shutdown_timeout: float = Field(default=10.0, ge=0)
+    """Seconds allowed at shutdown to write the card ledger entries still in memory."""
+    feedback_max_items: int = Field(default=1000, ge=1)
+    """Most feedback items accepted in one feedback request (more: 413)."""
+    patient_hash_key: SecretStr | None = None
+    """Key of the HMAC-SHA256 patient hash in the ledger; unset: a random key per process."""
+    admin_token: SecretStr | None = None
+    """Bearer token for GET /analytics/cards; unset: the analytics endpoint is off (404)."""
 
     # --- operations: metrics, workers, readiness (issue 7) ----------------------
 
@@ -42,6 +61,12 @@ class Settings(BaseSettings):
 
     def rule_config(self) -> RuleConfig:
         return RuleConfig()
+
+    @property
+    def migrate_on_startup(self) -> bool:
+        if self.database_migrate_on_startup is None:
+            return self.dev
+        return self.database_migrate_on_startup
 
     @property
     def effective_log_format(self) -> str:
