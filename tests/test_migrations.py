@@ -22,3 +22,19 @@ def test_upgrade_is_idempotent(db_url: str) -> None:
     with migrated(db_url) as engine:
         upgrade(engine)
         assert current_revision(engine) == head_revision() == "0001"
+
+
+def test_concurrent_upgrades_do_not_collide(db_url: str) -> None:
+    """Several start-ups migrating the same empty database at once all succeed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cds_service.storage.engine import make_engine
+
+    engines = [make_engine(db_url) for _ in range(3)]
+    try:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            list(pool.map(upgrade, engines))
+        assert {current_revision(e) for e in engines} == {"0001"}
+    finally:
+        for engine in engines:
+            engine.dispose()

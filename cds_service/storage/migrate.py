@@ -8,11 +8,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 __all__ = ["current_revision", "head_revision", "upgrade"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_LOCK_KEY = 0x6D73636473  # "mscds": one advisory lock for schema changes
 
 
 def _config() -> Config:
@@ -36,5 +37,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         return
     config = _config()
     with engine.begin() as connection:
+        # Concurrent start-ups migrate one at a time; the others then find the head in
+        # place (SQLite: BEGIN IMMEDIATE already serialises; PostgreSQL: advisory lock).
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
