@@ -68,7 +68,8 @@ async def call_service(
     if service is None:
         raise NotFound(f"no CDS service '{service_id[:64]}'")
     hook_request: HookRequest = parse_request(await read_json(request))
-    body, result = await run_service(service, hook_request, settings, today)
+    fhir_client = getattr(request.app.state, "fhir_client", None)
+    body, result = await run_service(service, hook_request, settings, today, fhir_client)
     request_log(
         service=service.id,
         hook_instance=hook_request.hookInstance,
