@@ -162,7 +162,10 @@ async def check_server(
             expressions=["fhirServer"],
         )
     origin = Origin.of(url)
-    addresses = await (resolver or resolve_host)(origin.host, origin.port)
+    if _is_ip_literal(origin.host):
+        addresses = [origin.host]
+    else:
+        addresses = await (resolver or resolve_host)(origin.host, origin.port)
     for address in addresses or ["none"]:
         if (why := address_refusal(address, policy)) is not None:
             raise ServerRefused(
@@ -170,6 +173,14 @@ async def check_server(
                 expressions=["fhirServer"],
             )
     return origin
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_under(url: httpx.URL, base: httpx.URL) -> bool:
@@ -184,7 +195,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
     def __init__(self, policy: ServerPolicy, resolver: Resolver | None = None) -> None:
         self._policy = policy
-        self._resolver = resolver or resolve_host
+        self._resolver = resolver
         self._inner = httpcore.AnyIOBackend()
 
     async def connect_tcp(
@@ -196,7 +207,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         try:
-            addresses = await self._resolver(host, port)
+            addresses = await (self._resolver or resolve_host)(host, port)
         except ServerUnreachable as exc:
             raise httpcore.ConnectError("host name not resolved") from exc
         refusals = [address_refusal(a, self._policy) for a in addresses]
