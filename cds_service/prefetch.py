@@ -28,6 +28,7 @@ from fhir_mappings.build import PatientRecord
 __all__ = ["is_outcome_stand_in", "missing_keys", "resolve_prefetch"]
 
 NO_SERVER = "not in prefetch and no fhirServer was given to fetch it from"
+STAND_IN_NO_SERVER = "prefetch held an OperationOutcome and no fhirServer was given"
 
 
 def is_outcome_stand_in(value: Any) -> bool:
@@ -103,7 +104,8 @@ async def _fetch(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """(values fetched, gaps by key) for the missing keys."""
     if not request.fhirServer:
-        return {}, dict.fromkeys(keys, NO_SERVER)
+        sent = request.prefetch or {}
+        return {}, {k: STAND_IN_NO_SERVER if k in sent else NO_SERVER for k in keys}
     gaps: dict[str, str] = {}
     paths: dict[str, str] = {}
     for key in keys:

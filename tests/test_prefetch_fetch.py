@@ -290,3 +290,12 @@ async def test_without_fhir_server_optional_gaps_are_named() -> None:
     assert record.missing == {
         "observations": "not in prefetch and no fhirServer was given to fetch it from"
     }
+
+
+async def test_stand_in_without_fhir_server_says_so() -> None:
+    """An OperationOutcome stand-in with no fhirServer is a gap naming the stand-in."""
+    record = await resolve(fetch_request(server=None, observations=OUTCOME))
+    assert "observations" not in record.prefetch
+    assert record.missing == {
+        "observations": "prefetch held an OperationOutcome and no fhirServer was given"
+    }
