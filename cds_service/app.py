@@ -14,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from cards.registry import check_registry
 from cds_service.errors import install_error_handlers
+from cds_service.fhir_client import new_client
 from cds_service.logs import configure_logging
 from cds_service.protocol import HookRequest
 from cds_service.routes import analytics, discovery, feedback, services
@@ -39,7 +40,11 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
             log.warning("DEVELOPMENT MODE: not for production use")
         await asyncio.to_thread(storage.start)
         try:
-            yield
+            # One pooled FHIR client for all requests (keep-alive across hook calls).
+            async with new_client(settings) as fhir_client:
+                app.state.fhir_client = fhir_client
+                yield
+                app.state.fhir_client = None
         finally:
             await asyncio.to_thread(storage.close)  # writes the ledger entries still queued
 

@@ -69,7 +69,8 @@ async def call_service(
     if service is None:
         raise NotFound(f"no CDS service '{service_id[:64]}'")
     hook_request: HookRequest = parse_request(await read_json(request))
-    body, result = await run_service(service, hook_request, settings, today)
+    fhir_client = getattr(request.app.state, "fhir_client", None)
+    body, result = await run_service(service, hook_request, settings, today, fhir_client)
     storage: Storage = request.app.state.storage
     storage.record_cards(
         service.id, hook_request.hookInstance, hook_request.context.get("patientId"), result.cards
