@@ -43,10 +43,11 @@ def entry(uuid: str, topic: str = "mscWarning") -> LedgerEntry:
 def test_returned_cards_are_recorded(db_url: str, app_factory: Callable[..., FastAPI]) -> None:
     """Each returned card gets a ledger row: uuid, service, topic, hookInstance, hash, version."""
     settings = make_settings(database_url=db_url, patient_hash_key="k" * 32)
-    with TestClient(app_factory(settings)) as client:
+    app = app_factory(settings)
+    with TestClient(app) as client:
         response = client.post("/cds-services/ms-order-select", json=MSC_REQUEST)
         assert response.status_code == 200
-        assert client.app.state.storage.ledger.flush(timeout=10)  # type: ignore[attr-defined]
+        assert app.state.storage.ledger.flush(timeout=10)
     [card] = response.json()["cards"]
     [row] = rows(db_url, card_ledger)
     assert row["card_uuid"] == card["uuid"]

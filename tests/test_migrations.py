@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from cds_service.storage.engine import database_url, make_engine, redacted_url
 from cds_service.storage.migrate import current_revision, head_revision, upgrade
 from cds_service.storage.schema import metadata
 from tests.storage_helpers import migrated
@@ -26,10 +30,6 @@ def test_upgrade_is_idempotent(db_url: str) -> None:
 
 def test_concurrent_upgrades_do_not_collide(db_url: str) -> None:
     """Several start-ups migrating the same empty database at once all succeed."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from cds_service.storage.engine import make_engine
-
     engines = [make_engine(db_url) for _ in range(3)]
     try:
         with ThreadPoolExecutor(max_workers=3) as pool:
@@ -38,3 +38,12 @@ def test_concurrent_upgrades_do_not_collide(db_url: str) -> None:
     finally:
         for engine in engines:
             engine.dispose()
+
+
+def test_database_urls_are_normalised_and_checked() -> None:
+    """postgres:// URLs get the psycopg driver; an unsupported database fails at start-up."""
+    assert database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert "secret" not in redacted_url("postgresql://u:secret@h/db")
+    with pytest.raises(ValueError, match="unsupported database 'mysql'"):
+        make_engine("mysql://u@h/db")

@@ -29,6 +29,11 @@ def redacted_url(url: str) -> str:
 def make_engine(url: str, connect_timeout: float = 3.0) -> Engine:
     """An engine with bounded connection waits; no connection is made until first use."""
     sa_url = make_url(database_url(url))
+    if sa_url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError(
+            f"CDS_DATABASE_URL: unsupported database {sa_url.get_backend_name()!r} "
+            "(use sqlite:///path or postgresql://...)"
+        )
     connect_args: dict[str, Any] = {}
     if sa_url.get_backend_name() == "sqlite":
         connect_args["timeout"] = max(connect_timeout, 15.0)  # waits for the write lock
