@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -14,11 +15,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from cards.registry import check_registry
 from cds_service.auth import client_verification
 from cds_service.errors import ConfigurationError, install_error_handlers
+from cds_service.fhir_client import new_client
 from cds_service.limits import BodyLimitMiddleware
 from cds_service.logs import AccessLogMiddleware, configure_logging
 from cds_service.protocol import HookRequest
-from cds_service.routes import discovery, services
+from cds_service.routes import analytics, discovery, feedback, services
 from cds_service.settings import Settings
+from cds_service.storage import Storage
 
 __all__ = ["create_app"]
 
@@ -42,12 +45,23 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
             log.warning("DEVELOPMENT MODE: not for production use")
             if settings.patient_hash_key is None:
                 log.warning("DEVELOPMENT MODE: patient hashes use the fixed development key")
-        async with client_verification(app.state, settings):
-            yield
+        await asyncio.to_thread(storage.start)
+        try:
+            # One pooled FHIR client for all requests (keep-alive across hook calls).
+            async with (
+                new_client(settings) as fhir_client,
+                client_verification(app.state, settings),
+            ):
+                app.state.fhir_client = fhir_client
+                yield
+                app.state.fhir_client = None
+        finally:
+            await asyncio.to_thread(storage.close)  # writes the ledger entries still queued
 
     app = FastAPI(title="MS CDS Hooks service", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.clock = clock
+    storage = app.state.storage = Storage(settings)
     install_error_handlers(app)
     # Last added runs first: access log, then CORS (so that every answer, a 413 too,
     # carries its headers), then the body limit.
@@ -64,6 +78,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
     app.add_middleware(AccessLogMiddleware)
     app.include_router(discovery.router)
     app.include_router(services.router)
+    app.include_router(feedback.router)
+    app.include_router(analytics.router)
     _document_request_body(app)
     configure_logging(settings.effective_log_format, settings.log_level)
     return app

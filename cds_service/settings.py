@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import json
+from typing import Annotated, Any, Literal
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cards.config import RuleConfig
 
@@ -65,14 +66,46 @@ class Settings(BaseSettings):
     # --- rules and mappings (thresholds; issue 3) -------------------------------
 
     # --- FHIR fetch and prefetch (issue 4) --------------------------------------
+    fhir_call_timeout: float = Field(1.5, gt=0)
+    """Seconds one FHIR call may take (connect, headers and body), per page or redirect."""
+    fhir_deadline: float = Field(2.5, gt=0)
+    """Seconds all FHIR fetching for one hook request may take together."""
+    fhir_max_pages: int = Field(5, ge=1)
+    """Bundle pages read per prefetch key (the first plus `next` links on the same server)."""
+    fhir_max_response_bytes: int = Field(5_000_000, ge=1024)
+    """Largest FHIR response body read per call, in bytes; a larger one counts as missing."""
+    fhir_max_redirects: int = Field(3, ge=0)
+    """Same-server redirects followed per call; a redirect to another host never is."""
+    fhir_max_connections: int = Field(50, ge=1)
+    """Connections the shared FHIR client pools and keeps alive across requests."""
+    fhir_allowed_servers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Allowed fhirServer base URLs (comma-separated); empty: any that passes the host checks."""
+    fhir_allow_http: bool = False
+    """Allow http:// FHIR servers (development mode always does)."""
+    fhir_allow_loopback: bool = False
+    """Allow FHIR servers on loopback addresses (development mode always does)."""
+    fhir_allow_private: bool = False
+    """Allow FHIR servers on private addresses (10/8, 192.168/16, fc00::/7...); link-local never."""
+
+    @field_validator("fhir_allowed_servers", mode="before")
+    @classmethod
+    def _split_servers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                return json.loads(value)
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
 
     # --- client authentication, CORS, limits (issue 5) --------------------------
     trusted_issuers: dict[str, TrustedIssuer] = Field(default_factory=dict)
     """JSON: each trusted client `iss` -> {"jwks_url": ...} or {"jwks": {...}}, and "jku": [...]."""
-    audience: list[str] = Field(default_factory=list)
-    """JSON list: accepted JWT `aud` values besides the called service URL (Epic: set by hand)."""
-    jwt_algorithms: list[str] = Field(default_factory=lambda: ["ES384", "RS384"])
-    """JSON list: accepted JWT algorithms; any of ES256/384/512, RS256/384/512."""
+    audience: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Accepted JWT `aud` values besides the called service URL (comma-separated; Epic: by hand)."""
+    jwt_algorithms: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["ES384", "RS384"]
+    )
+    """Accepted JWT algorithms (comma-separated); any of ES256/384/512, RS256/384/512."""
     jwt_leeway_seconds: int = Field(default=60, ge=0, le=600)
     """Clock skew allowed on JWT `exp`, `nbf` and `iat`, in seconds."""
     jwt_max_lifetime_seconds: int = Field(default=3600, ge=60)
@@ -85,22 +118,43 @@ class Settings(BaseSettings):
     """Timeout for one JWKS fetch."""
     redis_url: str | None = None
     """Redis URL for the shared jti replay cache (several replicas); in memory when unset."""
-    cors_origins: list[str] | None = None
-    """JSON list of browser origins allowed to call; default: none in production, the public
-    sandbox and localhost in development."""
+    cors_origins: Annotated[list[str] | None, NoDecode] = None
+    """Browser origins allowed to call (comma-separated); default: none in production, the
+    public sandbox and localhost in development."""
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     """Largest accepted request body in bytes (413 beyond)."""
     max_json_depth: int = Field(default=64, ge=8, le=500)
     """Deepest accepted JSON nesting in a request body (400 beyond)."""
-    patient_hash_key: SecretStr | None = None
-    """Secret key for the keyed hash (HMAC-SHA256) of patient ids in logs and the ledger;
-    required in production, at least 32 characters, stable across restarts and replicas."""
 
     # --- storage: card ledger, feedback, analytics (issue 6) --------------------
+    database_url: str = "sqlite:///ms-cds.sqlite3"
+    """SQLAlchemy URL of the card ledger and feedback store; PostgreSQL: postgresql://..."""
+    database_migrate_on_startup: bool | None = None
+    """Apply database migrations at start-up; default yes in development, no otherwise."""
+    database_connect_timeout: float = Field(default=3.0, gt=0)
+    """Seconds to wait for a database connection before answering 503."""
+    ledger_buffer_size: int = Field(default=100_000, ge=1)
+    """Card ledger entries held in memory while the database is unreachable."""
+    ledger_batch_size: int = Field(default=500, ge=1)
+    """Card ledger entries written per database transaction."""
+    ledger_shutdown_timeout: float = Field(default=10.0, ge=0)
+    """Seconds allowed at shutdown to write the card ledger entries still in memory."""
+    feedback_max_items: int = Field(default=1000, ge=1)
+    """Most feedback items accepted in one feedback request (more: 413)."""
+    patient_hash_key: SecretStr | None = None
+    """Key of the HMAC-SHA256 patient hash in logs and the ledger: required in production
+    (32+ characters, the same on every replica); development: a fixed key."""
+    admin_token: SecretStr | None = None
+    """Bearer token for GET /analytics/cards; unset: the analytics endpoint is off (404)."""
 
     # --- operations: metrics, workers, readiness (issue 7) ----------------------
 
     # --- performance: caches (issue 8) ------------------------------------------
+
+    @field_validator("audience", "jwt_algorithms", "cors_origins", mode="before")
+    @classmethod
+    def _split_lists(cls, value: Any) -> Any:
+        return cls._split_servers(value)
 
     @field_validator("jwt_algorithms")
     @classmethod
@@ -144,6 +198,12 @@ class Settings(BaseSettings):
 
     def rule_config(self) -> RuleConfig:
         return RuleConfig()
+
+    @property
+    def migrate_on_startup(self) -> bool:
+        if self.database_migrate_on_startup is None:
+            return self.dev
+        return self.database_migrate_on_startup
 
     @property
     def effective_log_format(self) -> str:

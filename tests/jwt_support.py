@@ -106,3 +106,13 @@ def production_settings(**overrides: Any) -> Any:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+# A client with a static JWKS, for tests of other concerns that need a production app.
+STATIC_SIGNER = es384("static-1")
+STATIC_ISSUERS: dict[str, Any] = {ISSUER: {"jwks": jwks(STATIC_SIGNER)}}
+
+
+def signed_headers(path: str) -> dict[str, str]:
+    """Authorization for one call to `path` on a TestClient app trusting STATIC_ISSUERS."""
+    return bearer(STATIC_SIGNER.token(claims(aud="http://testserver" + path)))

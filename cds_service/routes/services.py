@@ -19,6 +19,7 @@ from cds_service.privacy import patient_hash
 from cds_service.protocol import HookRequest, HookResponse, parse_request
 from cds_service.services import SERVICES
 from cds_service.settings import Settings, get_settings
+from cds_service.storage import Storage
 
 router = APIRouter()
 
@@ -55,12 +56,17 @@ async def call_service(
     if service is None:
         raise NotFound(f"no CDS service '{service_id[:64]}'")
     hook_request: HookRequest | None = None
+    fhir_client = getattr(request.app.state, "fhir_client", None)
     try:
         hook_request = parse_request(await read_json(request, settings.max_json_depth))
-        body, result = await run_service(service, hook_request, settings, today)
+        body, result = await run_service(service, hook_request, settings, today, fhir_client)
     except CDSError as exc:
         _log_call(service.id, hook_request, exc.status, started, settings)
         raise
+    storage: Storage = request.app.state.storage
+    storage.record_cards(
+        service.id, hook_request.hookInstance, hook_request.context.get("patientId"), result.cards
+    )
     _log_call(
         service.id,
         hook_request,
