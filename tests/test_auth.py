@@ -400,3 +400,43 @@ def test_symmetric_algorithms_cannot_be_configured() -> None:
     for alg in ("HS256", "none"):
         with pytest.raises(ValueError, match="allowed algorithms"):
             make_settings(jwt_algorithms=["ES384", alg])
+
+
+# --- the feedback route -------------------------------------------------------------
+
+FEEDBACK_PATH = js.SERVICE_PATH + "/feedback"
+FEEDBACK = {
+    "feedback": [
+        {
+            "card": "9368d37b-283f-44a0-93ea-547cebab93ed",
+            "outcome": "accepted",
+            "acceptedSuggestions": [{"id": "e56e1945-20b3-4393-8503-a1a20fd73152"}],
+            "outcomeTimestamp": "2026-11-25T10:05:31Z",
+        }
+    ]
+}
+
+
+def test_feedback_needs_a_client_token(prod_client: TestClient, reasons: list[str]) -> None:
+    """Feedback without a token is a bare 401, like a service call."""
+    assert_bare_401(prod_client.post(FEEDBACK_PATH, json=FEEDBACK))
+    assert reasons == ["missing_token"]
+
+
+@pytest.mark.parametrize("aud", ["feedback", "service"])
+def test_feedback_accepts_its_own_or_its_service_url(
+    app_factory: Callable[..., FastAPI],
+    jwks_route: respx.Route,
+    es: js.Signer,
+    reasons: list[str],
+    aud: str,
+) -> None:
+    """A feedback token's aud may be the feedback URL or the service URL it belongs to."""
+    url = "http://testserver" + (FEEDBACK_PATH if aud == "feedback" else js.SERVICE_PATH)
+    settings = js.production_settings(database_migrate_on_startup=True)
+    with TestClient(app_factory(settings)) as client:
+        response = client.post(
+            FEEDBACK_PATH, json=FEEDBACK, headers=js.bearer(es.token(js.claims(aud=url)))
+        )
+    assert response.status_code == 200, response.text
+    assert reasons == []
