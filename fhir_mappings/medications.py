@@ -118,9 +118,7 @@ def _request_period(data: dict[str, Any]) -> tuple[DateSpan | None, DateSpan | N
     return _earliest(starts), end
 
 
-def _exposure(
-    pool: ResourcePool, raw: dict[str, Any], config: MappingConfig
-) -> DmtExposure | None:
+def _exposure(pool: ResourcePool, raw: dict[str, Any], config: MappingConfig) -> DmtExposure | None:
     if dmt_of(medication_concepts(raw, pool), config) is None:
         return None  # cheap filter on the raw JSON before validating
     resource = pool.get(raw)
