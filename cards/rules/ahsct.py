@@ -115,7 +115,7 @@ def _edss(facts: PatientFacts, config: RuleConfig, today: date) -> Criterion:
     months = config.edss_window_months
     base = {
         "id": "edss",
-        "label": f"EDSS under {config.ahsct_max_edss:g} (measured in the last {months} months)",
+        "label": f"EDSS under {config.ahsct_max_edss:.1f} (measured in the last {months} months)",
     }
     start = window_start(today, months)
     recent = [e for e in facts.edss if e.on and in_window(e.on, start, today) is True]
@@ -127,7 +127,7 @@ def _edss(facts: PatientFacts, config: RuleConfig, today: date) -> Criterion:
     return Criterion(
         **base,
         status=Status.MET if met else Status.NOT_MET,
-        value=f"EDSS {latest.score:g}",
+        value=f"EDSS {latest.score:.1f}",
         date=latest.on.text if latest.on else None,
         sources=(latest.source,),
     )
