@@ -10,8 +10,8 @@ from fhir_mappings.build import build_facts
 from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import EfficacyClass, OrderKind, StopReason
 from tests.builders import HCPCS, med_request, service_request
-from tests.records import ATC, CPT, RXNORM, facts_of, record_of, rx, statement
 from tests.conftest import TODAY
+from tests.records import ATC, CPT, RXNORM, facts_of, record_of, rx, statement
 
 
 @pytest.mark.parametrize(

@@ -57,11 +57,10 @@ def _course(facts: PatientFacts, config: RuleConfig, today: date) -> Criterion:
         return Criterion(**common, status=Status.NOT_MET)
     activity = disease_activity(facts, config, today)
     if activity.status is Status.MET:
+        window = config.activity_window_months
         return Criterion(
-            **{
-                **common,
-                "value": f"{value}; activity in the last {config.activity_window_months} months",
-            },
+            **base,
+            value=f"{value}; activity in the last {window} months",
             status=Status.MET,
             sources=(*course.sources, *activity.sources),
         )
