@@ -208,8 +208,10 @@ def cards_of(
     today: date = TODAY,
     config: RuleConfig | None = None,
 ) -> list[Card]:
+    """The cards of one hook call; at order-select every draft is selected."""
     record = record_of(*resources, birth=birth, missing=missing, drafts=drafts)
-    return evaluate(hook, record, config or RuleConfig(), today).cards
+    selections = [f"{d['resourceType']}/{d['id']}" for d in drafts or []]
+    return evaluate(hook, record, config or RuleConfig(), today, selections=selections).cards
 
 
 def topics(cards: list[Card]) -> list[str | None]:

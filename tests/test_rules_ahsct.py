@@ -104,7 +104,7 @@ def test_duration_9_9_years_meets_10_does_not(onset: str, status: Status) -> Non
 
 
 def test_missing_onset_and_recorded_date_proxy() -> None:
-    """No onset: the criterion is unknown ('onset date missing'); a recordedDate is a stated proxy."""
+    """No onset: unknown ('onset date missing'); a recordedDate is a stated proxy."""
     none = _criteria(*_replace(active_rrms(), "ms-1", condition("ms-1", "426373005")))["duration"]
     assert none.status is Status.UNKNOWN
     assert none.gap == "onset date missing: record the MS onset date (Condition.onsetDateTime)"
