@@ -30,12 +30,11 @@ __all__ = [
 
 
 def criterion_line(criterion: Criterion) -> str:
-    """'- **Age under 45 years**: met (38 years)'; an unknown one says what is missing."""
-    facts = [v for v in (criterion.value, criterion.date) if v]
-    if criterion.gap and not facts:
-        facts = [criterion.gap]
-    shown = f" ({', '.join(facts)})" if facts else ""
-    return f"- **{criterion.label}**: {criterion.status}{shown}"
+    """'- **Age under 45 years**: met: 38 years'; an unknown one says what is missing."""
+    value = criterion.value or (criterion.gap if criterion.status == "unknown" else None)
+    shown = f": {value}" if value else ""
+    when = f" ({criterion.date})" if criterion.date else ""
+    return f"- **{criterion.label}**: {criterion.status}{shown}{when}"
 
 
 def _card(decision: Decision, summary_key: str, extra: list[str], **fields: Any) -> Card:

@@ -127,7 +127,7 @@ class Age(Fact):
     def text(self) -> str:
         if self.min_years == self.max_years:
             return f"{self.min_years} years"
-        return f"{self.min_years}-{self.max_years} years (birth date given to the {self.precision})"
+        return f"{self.min_years}-{self.max_years} years"
 
 
 class EfficacyClass(StrEnum):

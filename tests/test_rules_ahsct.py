@@ -161,7 +161,7 @@ def test_ahsct_referral_card_at_patient_view() -> None:
     assert card.indicator == "info" and card.selectionBehavior == "at-most-one"
     assert card.detail is not None and "**not** mesenchymal stem cell (MSC) therapy" in card.detail
     assert (
-        "- **EDSS under 4.0 (measured in the last 12 months)**: met (EDSS 3.0, 2026-06-01)"
+        "- **EDSS under 4.0 (measured in the last 12 months)**: met: EDSS 3.0 (2026-06-01)"
         in card.detail
     )
     assert "87%" not in card.detail

@@ -174,7 +174,7 @@ def he_failure(facts: PatientFacts, config: RuleConfig, today: date) -> Criterio
                 return Criterion(
                     **base,
                     status=Status.MET,
-                    value=f"{event.describe()} on {dmt.ingredient} (started {dmt.start.text})",
+                    value=f"{event.describe()} on {dmt.ingredient}, started {dmt.start.text}",
                     date=event.date,
                     sources=(*dmt.sources, event.source),
                 )

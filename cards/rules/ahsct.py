@@ -98,7 +98,7 @@ def _duration(facts: PatientFacts, config: RuleConfig, today: date) -> Criterion
     longest = (today - span.earliest).days / 365.25
     proxy = onset.basis is OnsetBasis.RECORDED_DATE
     value = f"{longest:.1f} years since " + (
-        "the diagnosis was recorded (no onset date; recordedDate used as a proxy)"
+        "the diagnosis was recorded: no onset date, recordedDate used as a proxy"
         if proxy
         else "onset"
     )
