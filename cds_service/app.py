@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -13,10 +14,12 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from cards.registry import check_registry
 from cds_service.errors import install_error_handlers
+from cds_service.fhir_client import new_client
 from cds_service.logs import configure_logging
 from cds_service.protocol import HookRequest
-from cds_service.routes import discovery, services
+from cds_service.routes import analytics, discovery, feedback, services
 from cds_service.settings import Settings
+from cds_service.storage import Storage
 
 __all__ = ["create_app"]
 
@@ -35,11 +38,20 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.dev:
             log.warning("DEVELOPMENT MODE: not for production use")
-        yield
+        await asyncio.to_thread(storage.start)
+        try:
+            # One pooled FHIR client for all requests (keep-alive across hook calls).
+            async with new_client(settings) as fhir_client:
+                app.state.fhir_client = fhir_client
+                yield
+                app.state.fhir_client = None
+        finally:
+            await asyncio.to_thread(storage.close)  # writes the ledger entries still queued
 
     app = FastAPI(title="MS CDS Hooks service", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.clock = clock
+    storage = app.state.storage = Storage(settings)
     install_error_handlers(app)
     app.add_middleware(
         CORSMiddleware,
@@ -49,6 +61,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
     )
     app.include_router(discovery.router)
     app.include_router(services.router)
+    app.include_router(feedback.router)
+    app.include_router(analytics.router)
     _document_request_body(app)
     configure_logging(settings.effective_log_format, settings.log_level)
     return app

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+from typing import Annotated, Any, Literal
 
 from fastapi import Request
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cards.config import RuleConfig
 from fhir_mappings.config import MappingConfig
@@ -54,16 +55,74 @@ class Settings(BaseSettings):
     """AHSCT high focal MRI activity: or at least this many new/enlarging T2 lesions."""
     s1p_efficacy_class: Literal["platform", "high-efficacy"] = "platform"
     """Efficacy class of S1P modulators (fingolimod, siponimod, ozanimod, ponesimod)."""
-    mri_gd_codes: list[str] = []
-    """Local Observation codes ("system|code") for Gd-enhancing lesion counts (JSON list)."""
-    mri_new_t2_codes: list[str] = []
-    """Local Observation codes ("system|code") for new/enlarging T2 lesion counts."""
+    mri_gd_codes: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Local Observation codes ("system|code", comma-separated) for Gd-enhancing lesion counts."""
+    mri_new_t2_codes: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Local Observation codes ("system|code", comma-separated) for new/enlarging T2 lesions."""
+
+    @field_validator("mri_gd_codes", "mri_new_t2_codes", mode="before")
+    @classmethod
+    def _split_codes(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                return json.loads(value)
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
 
     # --- FHIR fetch and prefetch (issue 4) --------------------------------------
+    fhir_call_timeout: float = Field(1.5, gt=0)
+    """Seconds one FHIR call may take (connect, headers and body), per page or redirect."""
+    fhir_deadline: float = Field(2.5, gt=0)
+    """Seconds all FHIR fetching for one hook request may take together."""
+    fhir_max_pages: int = Field(5, ge=1)
+    """Bundle pages read per prefetch key (the first plus `next` links on the same server)."""
+    fhir_max_response_bytes: int = Field(5_000_000, ge=1024)
+    """Largest FHIR response body read per call, in bytes; a larger one counts as missing."""
+    fhir_max_redirects: int = Field(3, ge=0)
+    """Same-server redirects followed per call; a redirect to another host never is."""
+    fhir_max_connections: int = Field(50, ge=1)
+    """Connections the shared FHIR client pools and keeps alive across requests."""
+    fhir_allowed_servers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Allowed fhirServer base URLs (comma-separated); empty: any that passes the host checks."""
+    fhir_allow_http: bool = False
+    """Allow http:// FHIR servers (development mode always does)."""
+    fhir_allow_loopback: bool = False
+    """Allow FHIR servers on loopback addresses (development mode always does)."""
+    fhir_allow_private: bool = False
+    """Allow FHIR servers on private addresses (10/8, 192.168/16, fc00::/7...); link-local never."""
+
+    @field_validator("fhir_allowed_servers", mode="before")
+    @classmethod
+    def _split_servers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                return json.loads(value)
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
 
     # --- client authentication, CORS, limits (issue 5) --------------------------
 
     # --- storage: card ledger, feedback, analytics (issue 6) --------------------
+    database_url: str = "sqlite:///ms-cds.sqlite3"
+    """SQLAlchemy URL of the card ledger and feedback store; PostgreSQL: postgresql://..."""
+    database_migrate_on_startup: bool | None = None
+    """Apply database migrations at start-up; default yes in development, no otherwise."""
+    database_connect_timeout: float = Field(default=3.0, gt=0)
+    """Seconds to wait for a database connection before answering 503."""
+    ledger_buffer_size: int = Field(default=100_000, ge=1)
+    """Card ledger entries held in memory while the database is unreachable."""
+    ledger_batch_size: int = Field(default=500, ge=1)
+    """Card ledger entries written per database transaction."""
+    ledger_shutdown_timeout: float = Field(default=10.0, ge=0)
+    """Seconds allowed at shutdown to write the card ledger entries still in memory."""
+    feedback_max_items: int = Field(default=1000, ge=1)
+    """Most feedback items accepted in one feedback request (more: 413)."""
+    patient_hash_key: SecretStr | None = None
+    """Key of the HMAC-SHA256 patient hash in the ledger; unset: a random key per process."""
+    admin_token: SecretStr | None = None
+    """Bearer token for GET /analytics/cards; unset: the analytics endpoint is off (404)."""
 
     # --- operations: metrics, workers, readiness (issue 7) ----------------------
 
@@ -78,6 +137,12 @@ class Settings(BaseSettings):
             mri_gd_codes=frozenset(self.mri_gd_codes),
             mri_new_t2_codes=frozenset(self.mri_new_t2_codes),
         )
+
+    @property
+    def migrate_on_startup(self) -> bool:
+        if self.database_migrate_on_startup is None:
+            return self.dev
+        return self.database_migrate_on_startup
 
     @property
     def effective_log_format(self) -> str:

@@ -16,15 +16,17 @@ def test_every_rule_threshold_has_a_setting_with_the_same_default() -> None:
 
 
 def test_environment_sets_thresholds_and_mapping_options(monkeypatch: pytest.MonkeyPatch) -> None:
-    """CDS_AHSCT_MAX_EDSS, CDS_S1P_EFFICACY_CLASS and CDS_MRI_GD_CODES reach the configs."""
+    """CDS_AHSCT_MAX_EDSS, CDS_S1P_EFFICACY_CLASS and the MRI code lists reach the configs."""
     monkeypatch.setenv("CDS_AHSCT_MAX_EDSS", "6.0")
     monkeypatch.setenv("CDS_S1P_EFFICACY_CLASS", "high-efficacy")
-    monkeypatch.setenv("CDS_MRI_GD_CODES", '["urn:oid:1.2.3|GD"]')
+    monkeypatch.setenv("CDS_MRI_GD_CODES", "urn:oid:1.2.3|GD, urn:oid:1.2.3|GD2")
+    monkeypatch.setenv("CDS_MRI_NEW_T2_CODES", '["urn:oid:1.2.3|T2"]')
     settings = make_settings()
     assert settings.rule_config().ahsct_max_edss == 6.0
     mapping = settings.mapping_config()
     assert mapping.s1p_class is EfficacyClass.HIGH
-    assert mapping.mri_gd_codes == frozenset({"urn:oid:1.2.3|GD"})
+    assert mapping.mri_gd_codes == frozenset({"urn:oid:1.2.3|GD", "urn:oid:1.2.3|GD2"})
+    assert mapping.mri_new_t2_codes == frozenset({"urn:oid:1.2.3|T2"})
 
 
 def test_invalid_threshold_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,6 +17,7 @@ from cds_service.pipeline import run_service
 from cds_service.protocol import HookRequest, HookResponse, parse_request
 from cds_service.services import SERVICES
 from cds_service.settings import Settings, get_settings
+from cds_service.storage import Storage
 
 router = APIRouter()
 
@@ -68,7 +69,12 @@ async def call_service(
     if service is None:
         raise NotFound(f"no CDS service '{service_id[:64]}'")
     hook_request: HookRequest = parse_request(await read_json(request))
-    body, result = await run_service(service, hook_request, settings, today)
+    fhir_client = getattr(request.app.state, "fhir_client", None)
+    body, result = await run_service(service, hook_request, settings, today, fhir_client)
+    storage: Storage = request.app.state.storage
+    storage.record_cards(
+        service.id, hook_request.hookInstance, hook_request.context.get("patientId"), result.cards
+    )
     request_log(
         service=service.id,
         hook_instance=hook_request.hookInstance,
