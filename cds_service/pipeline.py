@@ -49,5 +49,6 @@ async def run_service(
         settings.rule_config(),
         today,
         selections=getattr(context, "selections", None),
+        mapping=settings.mapping_config(),
     )
     return {"cards": [dump(card) for card in result.cards]}, result

@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cards.config import RuleConfig
+from fhir_mappings.config import MappingConfig
+from fhir_mappings.facts import EfficacyClass
 
 __all__ = ["ASYMMETRIC_ALGORITHMS", "Settings", "TrustedIssuer", "get_settings"]
 
@@ -64,6 +66,42 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     # --- rules and mappings (thresholds; issue 3) -------------------------------
+    activity_window_months: int = Field(12, ge=1)
+    """Disease activity (relapse, MRI activity) counts within this many months."""
+    activity_min_gd_lesions: int = Field(1, ge=1)
+    """Disease activity: at least this many Gd-enhancing lesions on one MRI."""
+    activity_min_new_t2_lesions: int = Field(1, ge=1)
+    """Disease activity: at least this many new/enlarging T2 lesions on one MRI."""
+    he_failure_min_months: int = Field(6, ge=0)
+    """High-efficacy DMT failure: activity at least this many months after its start."""
+    ahsct_max_age: int = Field(45, ge=1)
+    """AHSCT criterion: age below this many years."""
+    ahsct_max_disease_years: int = Field(10, ge=1)
+    """AHSCT criterion: disease duration below this many years."""
+    ahsct_max_edss: float = Field(4.0, ge=0, le=10)
+    """AHSCT criterion: EDSS below this (brief 4.0; ECTRIMS/EBMT 2025 uses 6.0)."""
+    edss_window_months: int = Field(12, ge=1)
+    """AHSCT criterion: EDSS measured within this many months."""
+    ahsct_min_gd_lesions: int = Field(1, ge=1)
+    """AHSCT high focal MRI activity: at least this many Gd-enhancing lesions."""
+    ahsct_min_new_t2_lesions: int = Field(2, ge=1)
+    """AHSCT high focal MRI activity: or at least this many new/enlarging T2 lesions."""
+    s1p_efficacy_class: Literal["platform", "high-efficacy"] = "platform"
+    """Efficacy class of S1P modulators (fingolimod, siponimod, ozanimod, ponesimod)."""
+    mri_gd_codes: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Local Observation codes ("system|code", comma-separated) for Gd-enhancing lesion counts."""
+    mri_new_t2_codes: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Local Observation codes ("system|code", comma-separated) for new/enlarging T2 lesions."""
+
+    @field_validator("mri_gd_codes", "mri_new_t2_codes", mode="before")
+    @classmethod
+    def _split_codes(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                return json.loads(value)
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
 
     # --- FHIR fetch and prefetch (issue 4) --------------------------------------
     fhir_call_timeout: float = Field(1.5, gt=0)
@@ -197,7 +235,14 @@ class Settings(BaseSettings):
         return [], None
 
     def rule_config(self) -> RuleConfig:
-        return RuleConfig()
+        return RuleConfig(**{name: getattr(self, name) for name in _RULE_FIELDS})
+
+    def mapping_config(self) -> MappingConfig:
+        return MappingConfig(
+            s1p_class=EfficacyClass(self.s1p_efficacy_class),
+            mri_gd_codes=frozenset(self.mri_gd_codes),
+            mri_new_t2_codes=frozenset(self.mri_new_t2_codes),
+        )
 
     @property
     def migrate_on_startup(self) -> bool:
@@ -208,6 +253,10 @@ class Settings(BaseSettings):
     @property
     def effective_log_format(self) -> str:
         return self.log_format or ("console" if self.dev else "json")
+
+
+# Every RuleConfig threshold has a setting of the same name (tests check it).
+_RULE_FIELDS = tuple(name for name in RuleConfig.model_fields if name != "knowledge_version")
 
 
 def get_settings(request: Request) -> Settings:
