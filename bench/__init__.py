@@ -1,1 +1,1 @@
-"""`make bench`: a benchmark that tells the truth (see bench/run.py)."""
+"""Benchmarks (`make bench`): speed is measured here, never in tests (see bench/run.py)."""

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,14 +40,21 @@ def _free_port() -> int:
 
 @contextmanager
 def serve(app: str, env: dict[str, str] | None = None, ready_path: str = "/") -> Iterator[Server]:
-    """uvicorn, one worker, uvloop + httptools, no access log; stderr discarded."""
+    """uvicorn, one worker, uvloop + httptools, no access log; stderr discarded.
+
+    The card ledger goes to a throw-away SQLite file; CDS_REDIS_URL is dropped (the
+    facts cache stays in memory) unless `env` sets it.
+    """
+    tmp = tempfile.TemporaryDirectory(prefix="ms-cds-bench-")
+    base = {k: v for k, v in os.environ.items() if k != "CDS_REDIS_URL"}
+    base["CDS_DATABASE_URL"] = f"sqlite:///{tmp.name}/ledger.sqlite3"
     port = _free_port()
     cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", f"--port={port}"]
     cmd += ["--workers=1", "--loop=uvloop", "--http=httptools", "--no-access-log"]
     cmd += ["--log-level=warning"]
     proc = subprocess.Popen(
         cmd,
-        env={**os.environ, **(env or {})},
+        env={**base, **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -71,3 +79,4 @@ def serve(app: str, env: dict[str, str] | None = None, ready_path: str = "/") ->
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        tmp.cleanup()

@@ -11,6 +11,7 @@ from cards.decision import RuleInput
 from cards.model import Card
 from cards.registry import rules_for
 from fhir_mappings.build import PatientRecord, derive_facts
+from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import DraftOrder, PatientFacts
 
 __all__ = ["Evaluation", "evaluate", "judged_orders"]
@@ -43,10 +44,11 @@ def evaluate(
     config: RuleConfig,
     today: date,
     selections: Sequence[str] | None = None,
+    mapping: MappingConfig | None = None,
     known_facts: PatientFacts | None = None,
 ) -> Evaluation:
     """`known_facts`: this exact record's patient facts from a cache (prefetch not re-read)."""
-    derived = derive_facts(record, known_facts)
+    derived = derive_facts(record, today, mapping, known_facts)
     facts, orders = derived.facts, derived.orders
     rule_input = RuleInput(
         hook=hook,

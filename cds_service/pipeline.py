@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import httpx
+import orjson
+from pydantic import BaseModel
+
 from cards.engine import Evaluation, evaluate
 from cards.model import dump
 from cds_service.errors import BadRequest
@@ -18,14 +22,27 @@ from fhir_mappings.fingerprint import record_key
 __all__ = ["run_service"]
 
 
+def _salt(today: date, *configs: BaseModel) -> str:
+    """What patient facts depend on besides the record: the date and the settings.
+    Sets are sorted: the key must be the same in every worker process."""
+    parts: list[Any] = [today.isoformat()]
+    for model in configs:
+        data = model.model_dump(mode="json")
+        parts.append({k: sorted(v) if isinstance(v, list) else v for k, v in data.items()})
+    return orjson.dumps(parts, option=orjson.OPT_SORT_KEYS).decode()
+
+
 async def run_service(
     service: ServiceDefinition,
     request: HookRequest,
     settings: Settings,
     today: date,
+    fhir_client: httpx.AsyncClient | None = None,
     cache: FactsCache | None = None,
 ) -> tuple[dict[str, Any], Evaluation]:
-    """Evaluate one call. With a `cache`, the patient facts of an identical record are reused."""
+    """The response body and evaluation. `fhir_client`: the shared pool for fetching
+    missing prefetch (the app's, from its lifespan); None makes a short-lived one.
+    `cache`: patient facts of an identical record (same content, date, settings) reused."""
     if request.hook != service.hook:
         raise BadRequest(
             f"hook '{request.hook[:64]}' does not match service '{service.id}', "
@@ -39,11 +56,13 @@ async def run_service(
         service,
         context.patientId,
         draft_orders.model_dump() if draft_orders is not None else None,
+        settings,
+        fhir_client,
     )
-    config = settings.rule_config()
+    config, mapping = settings.rule_config(), settings.mapping_config()
     key = known = None
     if cache is not None:
-        key = record_key(record, f"{today.isoformat()}|{config.model_dump_json()}")
+        key = record_key(record, _salt(today, config, mapping))
         known = await cache.get(key)
     result = evaluate(
         service.hook,
@@ -51,6 +70,7 @@ async def run_service(
         config,
         today,
         selections=getattr(context, "selections", None),
+        mapping=mapping,
         known_facts=known,
     )
     if key is not None and known is None and result.patient_facts is not None:

@@ -18,6 +18,7 @@ from typing import Any
 from cards.config import RuleConfig
 from cards.engine import evaluate
 from fhir_mappings.build import PatientRecord
+from fhir_mappings.config import MappingConfig
 
 __all__ = ["warm_up"]
 
@@ -132,7 +133,7 @@ _DRAFTS = [
 ]
 
 
-def warm_up(config: RuleConfig, today: date) -> None:
+def warm_up(config: RuleConfig, mapping: MappingConfig, today: date) -> None:
     """Evaluate a synthetic record at each hook, then freeze what is alive for the collector."""
     record = PatientRecord(
         patient_id="warmup",
@@ -153,7 +154,7 @@ def warm_up(config: RuleConfig, today: date) -> None:
     selections = ["MedicationRequest/w-d1", "ServiceRequest/w-d2"]
     try:
         for hook in ("order-select", "order-sign", "patient-view"):
-            result = evaluate(hook, record, config, today, selections=selections)
+            result = evaluate(hook, record, config, today, selections=selections, mapping=mapping)
             for card in result.cards:
                 card.model_dump(mode="json", exclude_none=True)
     except Exception as exc:  # a warm-up must never stop the service from starting

@@ -1,14 +1,24 @@
-"""One request's resources -> PatientFacts and DraftOrder facts (the mapping entry point)."""
+"""One request's resources -> PatientFacts and DraftOrder facts (the mapping entry point).
+
+`today` is an input (the service's clock, frozen in tests): nothing here reads
+the system clock.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from fhir_mappings.conditions import ms_diagnoses
+from fhir_mappings.conditions import disease_course, disease_onset, ms_diagnoses, relapses
+from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import DraftOrder, PatientFacts
+from fhir_mappings.medications import dmt_exposures
+from fhir_mappings.observations import edss_scores, mri_lesion_counts
 from fhir_mappings.orders import draft_order_of
+from fhir_mappings.patient import age_of, birth_span
+from fhir_mappings.procedures import prior_ahsct
 from fhir_mappings.resources import ResourcePool, flatten
 
 __all__ = [
@@ -40,33 +50,45 @@ class DerivedFacts:
     """One call's facts: what the rules see, and the part a facts cache may keep."""
 
     facts: PatientFacts  # the patient's facts plus the drafts' parse notes
-    patient: PatientFacts  # derived from the record alone: the same record, the same facts
+    patient: PatientFacts  # from the record alone: the same record, the same facts
     orders: list[DraftOrder]
     pool: ResourcePool
 
 
-def derive_facts(record: PatientRecord, known: PatientFacts | None = None) -> DerivedFacts:
+def derive_facts(
+    record: PatientRecord,
+    today: date,
+    config: MappingConfig | None = None,
+    known: PatientFacts | None = None,
+) -> DerivedFacts:
     """Facts for one call: the patient's (from the prefetch) and the draft orders'.
 
-    `known` is the patient facts already derived from this exact record (a facts
-    cache hit): the prefetch is then not read again. Drafts are always judged.
+    `known` is the patient facts already derived from this exact record, date and
+    config (a facts cache hit): the prefetch is then not read again. Drafts are
+    always judged.
     """
+    config = config or MappingConfig()
     drafts = flatten(record.draft_orders)
     history = history_of(record)
     # Drafts first: a reasonReference in a draft usually points into the same bundle.
     pool = ResourcePool([*drafts, *history])
-    orders = [o for raw in drafts if (o := draft_order_of(raw, pool)) is not None]
+    pool.mark_drafts(drafts)
+    orders = [o for raw in drafts if (o := draft_order_of(raw, pool, config)) is not None]
     draft_notes = [str(n) for n in pool.notes]
-    patient = known if known is not None else patient_facts(record, ResourcePool(history))
-    facts = patient
+    if known is None:
+        # The patient's facts from the prefetch alone, so they depend on nothing else.
+        known = patient_facts(record, ResourcePool(history), today, config)
+    facts = known
     if draft_notes:
-        notes = tuple(_unique([*draft_notes, *patient.parse_notes]))
-        facts = patient.model_copy(update={"parse_notes": notes})
-    return DerivedFacts(facts=facts, patient=patient, orders=orders, pool=pool)
+        notes = tuple(_unique([*draft_notes, *known.parse_notes]))
+        facts = known.model_copy(update={"parse_notes": notes})
+    return DerivedFacts(facts=facts, patient=known, orders=orders, pool=pool)
 
 
-def build_facts(record: PatientRecord) -> tuple[PatientFacts, list[DraftOrder], ResourcePool]:
-    derived = derive_facts(record)
+def build_facts(
+    record: PatientRecord, today: date, config: MappingConfig | None = None
+) -> tuple[PatientFacts, list[DraftOrder], ResourcePool]:
+    derived = derive_facts(record, today, config)
     return derived.facts, derived.orders, derived.pool
 
 
@@ -78,13 +100,29 @@ def history_of(record: PatientRecord) -> list[dict[str, Any]]:
     return history
 
 
-def patient_facts(record: PatientRecord, pool: ResourcePool) -> PatientFacts:
-    """What the record says about the patient: a function of the record alone (cacheable)."""
+def patient_facts(
+    record: PatientRecord, pool: ResourcePool, today: date, config: MappingConfig
+) -> PatientFacts:
+    """What the record says about the patient: a function of record, date and config."""
+    diagnoses = ms_diagnoses(pool)
+    birth = birth_span(pool, record.patient_id)
+    edss, edss_notes = edss_scores(pool)
+    mri, mri_notes = mri_lesion_counts(pool, config)
     return PatientFacts(
         patient_ref=f"Patient/{record.patient_id}" if record.patient_id else None,
-        ms_diagnoses=tuple(ms_diagnoses(pool)),
+        ms_diagnoses=tuple(diagnoses),
+        course=disease_course(diagnoses),
+        onset=disease_onset(pool, birth[0] if birth else None),
+        age=age_of(pool, record.patient_id, today),
+        dmts=tuple(dmt_exposures(pool, config)),
+        relapses=tuple(relapses(pool)),
+        mri_counts=tuple(mri),
+        edss=tuple(edss),
+        prior_ahsct=tuple(prior_ahsct(pool)),
+        unavailable=tuple(record.missing or ()),
         missing_data=tuple(f"{k}: {why}" for k, why in (record.missing or {}).items()),
         parse_notes=tuple(_unique(str(n) for n in pool.notes)),
+        mapping_notes=tuple(_unique([*edss_notes, *mri_notes])),
     )
 
 
