@@ -72,6 +72,8 @@ def classify_concept(concept: Any) -> tuple[MsCourse, str | None, str, bool] | N
     # Most specific text first: a course-naming pattern beats plain "multiple sclerosis".
     best: tuple[MsCourse, str | None, str, bool] | None = None
     for text in concept_texts(concept):
+        if ms.any_pattern is not None and ms.any_pattern.search(text) is None:
+            continue
         for pattern in ms.patterns:
             if pattern.regex.search(text):
                 course = MsCourse(pattern.attributes.get("course", "unspecified"))
@@ -86,11 +88,13 @@ def is_ms_concept(concept: Any) -> bool:
 
 def ms_diagnosis_of(pool: ResourcePool, raw: dict[str, Any]) -> Diagnosis | None:
     """The MS diagnosis one Condition states, if it is current."""
-    if classify_concept(raw.get("code")) is None:
+    found = classify_concept(raw.get("code"))
+    if found is None:
         return None  # cheap filter on the raw JSON before validating
     resource = pool.get(raw)
     data = resource.data
-    found = classify_concept(data.get("code"))
+    if data is not raw:  # repaired: read the repaired concept again
+        found = classify_concept(data.get("code"))
     if found is None:
         return None
     if _status_code(data.get("clinicalStatus")) in _INACTIVE_CLINICAL:
@@ -181,7 +185,9 @@ def disease_onset(pool: ResourcePool, birth: DateSpan | None) -> DiseaseOnset | 
         if found is None or found[3]:
             continue  # not MS, or a relapse record (its onset is the relapse's)
         resource = pool.get(raw)
-        if classify_concept(resource.data.get("code")) is None or not _usable(resource.data):
+        if resource.data is not raw and classify_concept(resource.data.get("code")) is None:
+            continue
+        if not _usable(resource.data):
             continue
         span = _onset_span(resource.data, birth)
         if span is not None:
@@ -215,10 +221,12 @@ def relapses(pool: ResourcePool) -> list[Relapse]:
     """MS relapses recorded as Conditions (resolved ones included: they happened)."""
     found: list[Relapse] = []
     for raw in pool.of_type("Condition"):
-        if _is_relapse(raw.get("code")) is None:
+        matched_by = _is_relapse(raw.get("code"))
+        if matched_by is None:
             continue
         resource = pool.get(raw)
-        matched_by = _is_relapse(resource.data.get("code"))
+        if resource.data is not raw:  # repaired: read the repaired concept again
+            matched_by = _is_relapse(resource.data.get("code"))
         if matched_by is None or not _usable(resource.data):
             continue
         when = _onset_span(resource.data, None) or parse_span(resource.data.get("recordedDate"))

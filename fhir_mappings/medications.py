@@ -119,11 +119,13 @@ def _request_period(data: dict[str, Any]) -> tuple[DateSpan | None, DateSpan | N
 
 
 def _exposure(pool: ResourcePool, raw: dict[str, Any], config: MappingConfig) -> DmtExposure | None:
-    if dmt_of(medication_concepts(raw, pool), config) is None:
+    found = dmt_of(medication_concepts(raw, pool), config)
+    if found is None:
         return None  # cheap filter on the raw JSON before validating
     resource = pool.get(raw)
     data = resource.data
-    found = dmt_of(medication_concepts(data, pool), config)
+    if data is not raw:  # repaired: read the repaired concepts again
+        found = dmt_of(medication_concepts(data, pool), config)
     status = (first_str(data.get("status")) or "").lower()
     if found is None:
         return None

@@ -42,6 +42,13 @@ class ValueSet:
     codes: dict[tuple[str, str], Code]
     patterns: tuple[TextPattern, ...]
     system_aliases: dict[str, str]
+    # All patterns as one alternation: one search says "none of them" (the usual answer).
+    any_pattern: re.Pattern[str] | None = field(default=None, compare=False)
+    # text -> match_text's answer. Displays repeat across patients ("Hemoglobin [Mass/volume]
+    # in Blood"), so most lookups are hits. Bounded: cleared when full. Memory only.
+    _seen: dict[str, TextPattern | None] = field(
+        default_factory=dict, compare=False, repr=False, hash=False
+    )
 
     def lookup(self, system: str | None, code: str | None) -> Code | None:
         """The entry for a (system, code) pair, normalising known system aliases."""
@@ -54,12 +61,26 @@ class ValueSet:
         """The first pattern found in `text` (case-insensitive), if any."""
         if not text:
             return None
+        try:
+            return self._seen[text]
+        except KeyError:
+            pass
+        found = self._first_match(text)
+        if len(self._seen) >= _MEMO_SIZE:
+            self._seen.clear()
+        self._seen[text] = found
+        return found
+
+    def _first_match(self, text: str) -> TextPattern | None:
+        if self.any_pattern is not None and self.any_pattern.search(text) is None:
+            return None
         for pattern in self.patterns:
             if pattern.regex.search(text):
                 return pattern
         return None
 
 
+_MEMO_SIZE = 4096
 _RESERVED = {"system", "code", "display", "source", "confidence", "pattern"}
 
 
@@ -85,7 +106,19 @@ def _parse(name: str, raw: dict[str, Any]) -> ValueSet:
             raise ValueSetError(f"{name}: pattern {entry['pattern']!r}: {exc}") from exc
         attributes = {k: v for k, v in entry.items() if k not in _RESERVED}
         patterns.append(TextPattern(regex, entry["source"], attributes))
-    return ValueSet(name, codes, tuple(patterns), dict(raw.get("system_aliases", {})))
+    return ValueSet(
+        name, codes, tuple(patterns), dict(raw.get("system_aliases", {})), _any_of(patterns)
+    )
+
+
+def _any_of(patterns: list[TextPattern]) -> re.Pattern[str] | None:
+    """One regex matching wherever any pattern matches (None: let each pattern run)."""
+    if not patterns:
+        return None
+    try:
+        return re.compile("|".join(f"(?:{p.regex.pattern})" for p in patterns), re.IGNORECASE)
+    except re.error:  # e.g. duplicate group names across patterns
+        return None
 
 
 @cache
