@@ -6,7 +6,6 @@ nothing, so a damaged element never raises in a mapping.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from fhir_mappings.valuesets import Code, TextPattern, ValueSet
@@ -14,28 +13,39 @@ from fhir_mappings.valuesets import Code, TextPattern, ValueSet
 __all__ = ["codings", "concept_texts", "first_str", "match_concept", "reference_of"]
 
 
-def codings(concept: Any) -> Iterator[tuple[str | None, str | None, str | None]]:
+Coding = tuple[str | None, str | None, str | None]
+
+
+def _str(value: Any) -> str | None:
+    # first_str, inlined where it runs hundreds of times per request
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def codings(concept: Any) -> list[Coding]:
     """(system, code, display) for each coding of a CodeableConcept."""
     if not isinstance(concept, dict):
-        return
+        return []
+    return _codings(concept)
+
+
+def _codings(concept: dict[str, Any]) -> list[Coding]:
     items = concept.get("coding")
     if not isinstance(items, list):
-        return
-    for coding in items:
-        if isinstance(coding, dict):
-            yield (
-                first_str(coding.get("system")),
-                first_str(coding.get("code")),
-                first_str(coding.get("display")),
-            )
+        return []
+    return [
+        (_str(c.get("system")), _str(c.get("code")), _str(c.get("display")))
+        for c in items
+        if isinstance(c, dict)
+    ]
 
 
 def concept_texts(concept: Any) -> list[str]:
     """The human-readable strings of a CodeableConcept: text and coding displays."""
     if not isinstance(concept, dict):
         return []
-    texts = [t for t in [first_str(concept.get("text"))] if t]
-    texts.extend(display for _, _, display in codings(concept) if display)
+    text = _str(concept.get("text"))
+    texts = [text] if text else []
+    texts.extend(display for _, _, display in _codings(concept) if display)
     return texts
 
 
