@@ -11,7 +11,6 @@ recursion.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import Request
@@ -26,12 +25,8 @@ JSON_MEDIA_TYPES = frozenset({"application/json", "application/fhir+json"})
 
 # Everything but quotes and brackets (escapes are removed before this is applied).
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
-# A string once only quotes and brackets are left: its content is brackets or nothing.
-_STRING = re.compile(rb'"[^"]*"')
 # Peel at most this much structure (each pass is one level); walk anything larger.
 _PEEL_MAX = 256 * 1024
-# An innermost (empty) container.
-_LEAF = re.compile(rb"\[\]|\{\}")
 
 
 def json_depth(raw: bytes, limit: int) -> int:
@@ -39,23 +34,27 @@ def json_depth(raw: bytes, limit: int) -> int:
     `limit` exactly when the text nests deeper; exact up to `limit` + 1 once the text
     has more than `limit` brackets, cheap when it has fewer.
 
-    All in C-speed byte operations (a typical 45 KB request: ~40 us, where a regex over
-    the strings and a loop over the brackets took ~450 us): drop escaped backslashes and
+    In C-speed byte operations (a typical 45 KB request: ~100 us, where a regex over the
+    strings and a loop over the brackets took ~450 us): drop escaped backslashes and
     quotes (left to right, so runs of backslashes pair correctly), keep only quotes and
-    brackets, drop the strings, then peel empty containers one level per pass. A huge
-    structure (hostile, or a very large record) is walked once instead: peeling costs
-    one pass per level.
+    brackets, drop what lies between the 1st and 2nd quote, the 3rd and 4th, ... (the
+    strings), then peel the empty containers, one level per pass. A huge structure
+    (hostile, or a very large record) is walked once instead.
     """
-    count = raw.count(b"[") + raw.count(b"{")
+    if b"\\" in raw:
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    quoted = raw.translate(None, _NOT_STRUCTURE)
+    count = len(quoted) - quoted.count(b'"')
     if count <= limit:
         return count
-    structure = raw.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
-    structure = _STRING.sub(b"", structure)
+    structure = b"".join(quoted.split(b'"')[::2])
     if len(structure) > _PEEL_MAX:
         return _walk_depth(structure, limit)
     depth = 0
     while structure and depth <= limit:
-        peeled = _LEAF.sub(b"", structure)
+        # Mark the empty containers present now, then drop the marks: pairs this pass
+        # uncovers wait for the next pass, so each pass is exactly one level.
+        peeled = structure.replace(b"[]", b"x").replace(b"{}", b"x").translate(None, b"x")
         if len(peeled) == len(structure):
             break  # unbalanced: not JSON, which the decoder then refuses
         structure = peeled
