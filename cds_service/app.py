@@ -11,12 +11,15 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from cards.registry import check_registry
+from cards.registry import RULES, check_registry
 from cds_service.errors import install_error_handlers
 from cds_service.logs import configure_logging
+from cds_service.metrics import HookMetricsMiddleware
 from cds_service.protocol import HookRequest
-from cds_service.routes import discovery, services
+from cds_service.readiness import CheckResult, Readiness
+from cds_service.routes import discovery, health, metrics, services
 from cds_service.settings import Settings
+from fhir_mappings.valuesets import all_value_sets
 
 __all__ = ["create_app"]
 
@@ -36,10 +39,14 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
         if settings.dev:
             log.warning("DEVELOPMENT MODE: not for production use")
         yield
+        # uvicorn gets here on SIGTERM once in-flight requests have finished.
+        log.info("shutdown complete")
 
     app = FastAPI(title="MS CDS Hooks service", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.clock = clock
+    app.state.registry_checked = True  # check_registry passed, or we would not be here
+    app.state.readiness = _builtin_readiness(app, settings)
     install_error_handlers(app)
     app.add_middleware(
         CORSMiddleware,
@@ -47,11 +54,32 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type"],
     )
+    app.add_middleware(HookMetricsMiddleware)
+    app.include_router(health.router)
+    if settings.metrics_enabled:
+        app.include_router(metrics.router)
     app.include_router(discovery.router)
     app.include_router(services.router)
     _document_request_body(app)
     configure_logging(settings.effective_log_format, settings.log_level)
     return app
+
+
+def _builtin_readiness(app: FastAPI, settings: Settings) -> Readiness:
+    """Rules checked and value sets loaded; storage adds 'database' when configured."""
+    readiness = Readiness(settings.readiness_timeout_seconds)
+
+    async def rules() -> CheckResult:
+        checked = bool(getattr(app.state, "registry_checked", False))
+        return CheckResult(checked, f"{len(RULES)} rules checked" if checked else "not checked")
+
+    async def value_sets() -> CheckResult:
+        loaded = all_value_sets()  # cached after the start-up check
+        return CheckResult(bool(loaded), f"{len(loaded)} value sets loaded")
+
+    readiness.add("rules", rules)
+    readiness.add("valuesets", value_sets)
+    return readiness
 
 
 def _document_request_body(app: FastAPI) -> None:

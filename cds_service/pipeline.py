@@ -1,11 +1,16 @@
-"""One service call, from a parsed envelope to the response body. Shared by HTTP and CLI."""
+"""One service call, from a parsed envelope to the response body. Shared by HTTP and CLI.
+
+`stage` times the stages (parse, prefetch; mapping, rules and render inside
+`evaluate`): the HTTP route passes its metrics StageTimer, the CLI nothing.
+"""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 from typing import Any
 
-from cards.engine import Evaluation, evaluate
+from cards.engine import Evaluation, StageClock, evaluate
 from cards.model import dump
 from cds_service.errors import BadRequest
 from cds_service.prefetch import resolve_prefetch
@@ -16,28 +21,38 @@ from cds_service.settings import Settings
 __all__ = ["run_service"]
 
 
+def _untimed(stage: str) -> AbstractContextManager[object]:
+    return nullcontext()
+
+
 async def run_service(
-    service: ServiceDefinition, request: HookRequest, settings: Settings, today: date
+    service: ServiceDefinition,
+    request: HookRequest,
+    settings: Settings,
+    today: date,
+    stage: StageClock | None = None,
 ) -> tuple[dict[str, Any], Evaluation]:
+    stage = stage or _untimed
     if request.hook != service.hook:
         raise BadRequest(
             f"hook '{request.hook[:64]}' does not match service '{service.id}', "
             f"which serves '{service.hook}'",
             expressions=["hook"],
         )
-    context = parse_context(service.hook, request.context)
-    draft_orders = getattr(context, "draftOrders", None)
-    record = await resolve_prefetch(
-        request,
-        service,
-        context.patientId,
-        draft_orders.model_dump() if draft_orders is not None else None,
-    )
+    with stage("parse"):
+        context = parse_context(service.hook, request.context)
+        draft_orders = getattr(context, "draftOrders", None)
+        drafts = draft_orders.model_dump() if draft_orders is not None else None
+    with stage("prefetch"):
+        record = await resolve_prefetch(request, service, context.patientId, drafts)
     result = evaluate(
         service.hook,
         record,
         settings.rule_config(),
         today,
         selections=getattr(context, "selections", None),
+        stage=stage,
     )
-    return {"cards": [dump(card) for card in result.cards]}, result
+    with stage("render"):
+        body = {"cards": [dump(card) for card in result.cards]}
+    return body, result

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from cds_service.errors import BadRequest, NotFound, UnsupportedMediaType
 from cds_service.logs import request_log
+from cds_service.metrics import StageTimer, count_cards, count_skipped
 from cds_service.pipeline import run_service
 from cds_service.protocol import HookRequest, HookResponse, parse_request
 from cds_service.services import SERVICES
@@ -67,8 +68,15 @@ async def call_service(
     service = SERVICES.get(service_id)
     if service is None:
         raise NotFound(f"no CDS service '{service_id[:64]}'")
-    hook_request: HookRequest = parse_request(await read_json(request))
-    body, result = await run_service(service, hook_request, settings, today)
+    timer = StageTimer()
+    try:
+        with timer.stage("parse"):
+            hook_request: HookRequest = parse_request(await read_json(request))
+        body, result = await run_service(service, hook_request, settings, today, timer.stage)
+    finally:
+        timer.observe()
+    count_cards(service.id, [(c.topic, c.indicator) for c in result.cards])
+    count_skipped(result.facts.parse_notes)
     request_log(
         service=service.id,
         hook_instance=hook_request.hookInstance,
