@@ -39,9 +39,7 @@ def serve(
     dev: Annotated[
         bool, typer.Option("--dev", help="Development mode (no auth, http allowed)")
     ] = False,
-    host: Annotated[
-        str | None, typer.Option(help="Interface to bind (default: CDS_HOST)")
-    ] = None,
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default: CDS_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind (default: CDS_PORT)")] = None,
     workers: Annotated[
         int | None, typer.Option(help="Worker processes (default: CDS_WORKERS)")

@@ -176,8 +176,7 @@ def mask_value(name: str, value: Any) -> Any:
 def effective(settings: Settings) -> dict[str, Any]:
     """Every setting by environment variable name, as the service will run, masked."""
     return {
-        env_name(name): mask_value(name, getattr(settings, name))
-        for name in Settings.model_fields
+        env_name(name): mask_value(name, getattr(settings, name)) for name in Settings.model_fields
     }
 
 

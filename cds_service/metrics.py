@@ -4,9 +4,8 @@
     cds_hook_request_duration_seconds{service,hook}   whole hook call
     cds_stage_duration_seconds{stage}                 parse, prefetch, mapping, rules, render
     cds_cards_total{service,topic,indicator}          cards returned
-    cds_fhir_fetches_total{outcome}                   FHIR server fetches (issue 4 calls count_fetch)
-    cds_jwt_rejections_total{reason}                  refused client JWTs (issue 5 calls
-                                                      count_jwt_rejection)
+    cds_fhir_fetches_total{outcome}                   FHIR server fetches (count_fetch)
+    cds_jwt_rejections_total{reason}                  refused client JWTs (count_jwt_rejection)
     cds_skipped_invalid_total{resource_type,kind}     what the lenient FHIR parse dropped
 
 No label ever carries patient data: every label value comes from a fixed set
@@ -94,9 +93,7 @@ _SKIP_KINDS = {
 _STAGE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
-REQUESTS = Counter(
-    "cds_hook_requests", "CDS Hooks service calls", ["service", "hook", "status"]
-)
+REQUESTS = Counter("cds_hook_requests", "CDS Hooks service calls", ["service", "hook", "status"])
 REQUEST_SECONDS = Histogram(
     "cds_hook_request_duration_seconds",
     "Duration of a CDS Hooks service call",
@@ -218,7 +215,7 @@ def render_metrics() -> tuple[bytes, str]:
     """The exposition text: this process's registry, or every worker's in multiprocess mode."""
     if multiprocess_dir():
         registry = CollectorRegistry()
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 

@@ -22,7 +22,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-__all__ = ["CheckResult", "ReadinessCheck", "Readiness"]
+__all__ = ["CheckResult", "Readiness", "ReadinessCheck"]
 
 
 @dataclass(frozen=True)
