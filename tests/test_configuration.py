@@ -142,7 +142,7 @@ def test_asgi_import_fails_fast(tmp_path: Path) -> None:
     """`uvicorn cds_service.asgi:app` with a bad setting exits 2 with a readable line only."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
     env["CDS_READINESS_TIMEOUT_SECONDS"] = "soon"
-    done = subprocess.run(  # noqa: S603
+    done = subprocess.run(
         [sys.executable, "-c", "import cds_service.asgi"],
         env=env,
         cwd=tmp_path,
@@ -178,12 +178,22 @@ def test_serve_flags_reach_uvicorn(clean_env: None, monkeypatch: pytest.MonkeyPa
     os.environ["CDS_GRACEFUL_SHUTDOWN_SECONDS"] = "7"
     result = runner.invoke(
         cli.app,
-        ["serve", "--workers", "3", "--host", "0.0.0.0", "--port", "9001", "--log-format", "json"],
+        [
+            "serve",
+            "--workers",
+            "3",
+            "--host",
+            "127.0.0.2",
+            "--port",
+            "9001",
+            "--log-format",
+            "json",
+        ],
     )
     assert result.exit_code == 0, result.output
     [(app, options)] = calls
     assert app == "cds_service.asgi:app"
-    assert (options["host"], options["port"], options["workers"]) == ("0.0.0.0", 9001, 3)
+    assert (options["host"], options["port"], options["workers"]) == ("127.0.0.2", 9001, 3)
     assert options["timeout_graceful_shutdown"] == 7
     assert options["log_config"]["formatters"]["service"]["()"] == "cds_service.logs.JsonFormatter"
     assert os.environ["CDS_LOG_FORMAT"] == "json"  # what each worker process reads
