@@ -1,0 +1,159 @@
+"""`ms-cds serve` for real: several workers share their metrics, and SIGTERM lets an
+in-flight request finish before the lifespan shutdown runs and the process exits 0.
+
+The server listens on a free loopback port (never 8000) and is always killed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.builders import hook_request, med_request, ms_condition
+
+BIN = Path(sys.executable).parent / "ms-cds"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[str]
+    port: int
+    metrics_dir: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def msc_body() -> bytes:
+    order = med_request("msc-1", text="Mesenchymal stem cell infusion")
+    request = hook_request("order-sign", drafts=[order], conditions=[ms_condition()])
+    return json.dumps(request).encode()
+
+
+def requests_total(url: str) -> float:
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    for family in text_string_to_metric_families(text):
+        if family.name == "cds_hook_requests":
+            return sum(s.value for s in family.samples if s.name.endswith("_total"))
+    return 0.0
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    if not BIN.exists():
+        pytest.skip(f"{BIN} not installed (make install)")
+    port = free_port()
+    metrics_dir = tmp_path / "metrics"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    process = subprocess.Popen(  # noqa: S603
+        [str(BIN), "serve", "--dev", "--port", str(port), "--workers", "2", "--log-format", "json"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"server did not start: {process.communicate()[0][-2000:]}")
+            time.sleep(0.1)
+        yield Server(process, port, metrics_dir)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def test_workers_share_metrics_and_shut_down_gracefully(server: Server) -> None:
+    """Two workers: /metrics counts every worker's calls; on SIGTERM a half-received request
+    is still answered 200 with its card, each worker's lifespan shutdown runs, exit code 0."""
+    body = msc_body()
+    for _ in range(4):
+        with httpx.Client(timeout=10) as client:  # a new connection each: either worker
+            response = client.post(f"{server.url}/cds-services/ms-order-sign", content=body)
+        assert response.status_code == 200
+    # Every scrape, whichever worker answers it, sees all four calls.
+    assert {requests_total(server.url) for _ in range(4)} == {4.0}
+    pids = {p.stem.rsplit("_", 1)[-1] for p in server.metrics_dir.glob("*.db")}
+    assert len(pids) >= 2  # each worker writes its own values
+
+    # An in-flight request: headers and half the body sent, then SIGTERM.
+    head = (
+        f"POST /cds-services/ms-order-sign HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=15) as sock:
+        sock.sendall(head + body[: len(body) // 2])
+        time.sleep(0.5)  # the worker has the request before the signal
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)  # the server is shutting down now
+        sock.sendall(body[len(body) // 2 :])
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 200 OK"
+    payload = json.loads(rest.partition(b"\r\n\r\n")[2])
+    assert [c["source"]["topic"]["code"] for c in payload["cards"]] == ["mscWarning"]
+
+    output, _ = server.process.communicate(timeout=60)
+    assert server.process.returncode == 0
+    events = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert [e["event"] for e in events].count("shutdown complete") == 2
+    assert "Traceback" not in output
+
+
+def test_metrics_aggregate_across_processes(tmp_path: Path) -> None:
+    """Multiprocess mode: values written by two processes are summed by a third's /metrics."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    count = "from cds_service import metrics; metrics.count_fetch('timeout')"
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", count], env=env, check=True, timeout=60)  # noqa: S603
+    render = (
+        "from cds_service import metrics; import sys; "
+        "sys.stdout.write(metrics.render_metrics()[0].decode())"
+    )
+    text = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", render],
+        env=env,
+        check=True,
+        timeout=60,
+        capture_output=True,
+        text=True,
+    ).stdout
+    samples = {
+        s.labels.get("outcome"): s.value
+        for f in text_string_to_metric_families(text)
+        if f.name == "cds_fhir_fetches"
+        for s in f.samples
+    }
+    assert samples["timeout"] == 2.0
+    assert samples["ok"] == 0.0
