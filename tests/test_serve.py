@@ -24,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.builders import hook_request, med_request, ms_condition
 
 BIN = Path(sys.executable).parent / "ms-cds"
+ROOT = Path(__file__).parent.parent
 
 
 def free_port() -> int:
@@ -58,10 +59,12 @@ def requests_total(url: str) -> float:
     return 0.0
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One two-worker server for the module; the last test shuts it down."""
     if not BIN.exists():
         pytest.skip(f"{BIN} not installed (make install)")
+    tmp_path = tmp_path_factory.mktemp("serve")
     port = free_port()
     metrics_dir = tmp_path / "metrics"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
@@ -90,6 +93,29 @@ def server(tmp_path: Path) -> Iterator[Server]:
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+def healthcheck_command() -> list[str]:
+    """The Dockerfile's HEALTHCHECK command, run with this interpreter."""
+    text = (ROOT / "deploy" / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    line = next(line for line in text.splitlines() if line.startswith("HEALTHCHECK"))
+    command: list[str] = json.loads(line.split(" CMD ", 1)[1])
+    assert command[0] == "python"
+    return [sys.executable, *command[1:]]
+
+
+def run_healthcheck(port: int) -> int:
+    env = {**os.environ, "CDS_PORT": str(port)}
+    done = subprocess.run(  # noqa: S603
+        healthcheck_command(), env=env, capture_output=True, timeout=60, check=False
+    )
+    return done.returncode
+
+
+def test_docker_healthcheck_command(server: Server) -> None:
+    """The image's HEALTHCHECK command succeeds against a running server, fails without one."""
+    assert run_healthcheck(server.port) == 0
+    assert run_healthcheck(free_port()) != 0
 
 
 def test_workers_share_metrics_and_shut_down_gracefully(server: Server) -> None:
