@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from cards.registry import RULES, check_registry
 from cds_service.errors import install_error_handlers
+from cds_service.fhir_client import new_client
 from cds_service.logs import configure_logging
 from cds_service.metrics import HookMetricsMiddleware
 from cds_service.protocol import HookRequest
@@ -38,7 +39,11 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.dev:
             log.warning("DEVELOPMENT MODE: not for production use")
-        yield
+        # One pooled FHIR client for all requests (keep-alive across hook calls).
+        async with new_client(settings) as fhir_client:
+            app.state.fhir_client = fhir_client
+            yield
+            app.state.fhir_client = None
         # uvicorn gets here on SIGTERM once in-flight requests have finished.
         log.info("shutdown complete")
 

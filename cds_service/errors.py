@@ -5,6 +5,7 @@
      ├── Unauthorized             401  bare body, per the spec's best practice
      ├── NotFound                 404  not-found (unknown service or route)
      ├── PrefetchUnavailable      412  incomplete (required data could not be had)
+     │    └── ServerRefused       412  security (fhir_guard: fhirServer refused, nothing sent)
      ├── PayloadTooLarge          413  too-costly
      ├── UnsupportedMediaType     415  not-supported
      └── ServiceUnavailable       503  transient (e.g. the database is down)

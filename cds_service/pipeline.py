@@ -10,6 +10,8 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 from typing import Any
 
+import httpx
+
 from cards.engine import Evaluation, StageClock, evaluate
 from cards.model import dump
 from cds_service.errors import BadRequest
@@ -30,8 +32,12 @@ async def run_service(
     request: HookRequest,
     settings: Settings,
     today: date,
+    fhir_client: httpx.AsyncClient | None = None,
     stage: StageClock | None = None,
 ) -> tuple[dict[str, Any], Evaluation]:
+    """The response body and evaluation. `fhir_client`: the shared pool for fetching
+    missing prefetch (the app's, from its lifespan); None makes a short-lived one.
+    `stage`: the stage clock (the HTTP route's metrics timer); None times nothing."""
     stage = stage or _untimed
     if request.hook != service.hook:
         raise BadRequest(
@@ -44,7 +50,9 @@ async def run_service(
         draft_orders = getattr(context, "draftOrders", None)
         drafts = draft_orders.model_dump() if draft_orders is not None else None
     with stage("prefetch"):
-        record = await resolve_prefetch(request, service, context.patientId, drafts)
+        record = await resolve_prefetch(
+            request, service, context.patientId, drafts, settings, fhir_client
+        )
     result = evaluate(
         service.hook,
         record,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+from typing import Annotated, Any, Literal
 
 from fastapi import Request
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cards.config import RuleConfig
 
@@ -36,6 +37,36 @@ class Settings(BaseSettings):
     # --- rules and mappings (thresholds; issue 3) -------------------------------
 
     # --- FHIR fetch and prefetch (issue 4) --------------------------------------
+    fhir_call_timeout: float = Field(1.5, gt=0)
+    """Seconds one FHIR call may take (connect, headers and body), per page or redirect."""
+    fhir_deadline: float = Field(2.5, gt=0)
+    """Seconds all FHIR fetching for one hook request may take together."""
+    fhir_max_pages: int = Field(5, ge=1)
+    """Bundle pages read per prefetch key (the first plus `next` links on the same server)."""
+    fhir_max_response_bytes: int = Field(5_000_000, ge=1024)
+    """Largest FHIR response body read per call, in bytes; a larger one counts as missing."""
+    fhir_max_redirects: int = Field(3, ge=0)
+    """Same-server redirects followed per call; a redirect to another host never is."""
+    fhir_max_connections: int = Field(50, ge=1)
+    """Connections the shared FHIR client pools and keeps alive across requests."""
+    fhir_allowed_servers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Allowed fhirServer base URLs (comma-separated); empty: any that passes the host checks."""
+    fhir_allow_http: bool = False
+    """Allow http:// FHIR servers (development mode always does)."""
+    fhir_allow_loopback: bool = False
+    """Allow FHIR servers on loopback addresses (development mode always does)."""
+    fhir_allow_private: bool = False
+    """Allow FHIR servers on private addresses (10/8, 192.168/16, fc00::/7...); link-local never."""
+
+    @field_validator("fhir_allowed_servers", mode="before")
+    @classmethod
+    def _split_servers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                return json.loads(value)
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
 
     # --- client authentication, CORS, limits (issue 5) --------------------------
 

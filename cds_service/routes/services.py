@@ -68,11 +68,14 @@ async def call_service(
     service = SERVICES.get(service_id)
     if service is None:
         raise NotFound(f"no CDS service '{service_id[:64]}'")
+    fhir_client = getattr(request.app.state, "fhir_client", None)
     timer = StageTimer()
     try:
         with timer.stage("parse"):
             hook_request: HookRequest = parse_request(await read_json(request))
-        body, result = await run_service(service, hook_request, settings, today, timer.stage)
+        body, result = await run_service(
+            service, hook_request, settings, today, fhir_client, stage=timer.stage
+        )
     finally:
         timer.observe()
     count_cards(service.id, [(c.topic, c.indicator) for c in result.cards])
