@@ -48,6 +48,7 @@ __all__ = [
     "count_fetch",
     "count_jwt_rejection",
     "count_skipped",
+    "fetch_outcome",
     "multiprocess_dir",
     "observe_stage",
     "render_metrics",
@@ -58,14 +59,16 @@ STAGES = ("parse", "prefetch", "mapping", "rules", "render")
 # Bounded label values. A new outcome or reason is added here, in one place.
 FETCH_OUTCOMES = (
     "ok",
-    "not_found",
-    "unauthorized",
-    "http_error",
+    "incomplete",
     "timeout",
     "network_error",
-    "invalid_response",
-    "host_refused",
+    "unauthorized",
+    "not_found",
+    "http_error",
     "too_large",
+    "invalid_response",
+    "redirect_refused",
+    "unresolved",
 )
 JWT_REJECTION_REASONS = (
     "missing",
@@ -128,9 +131,34 @@ def service_labels(service_id: str) -> tuple[str, str]:
     return (service.id, service.hook) if service else ("unknown", "unknown")
 
 
-def count_fetch(outcome: str) -> None:
-    """One FHIR fetch (a read or a search page) ended with `outcome` (FETCH_OUTCOMES)."""
-    FHIR_FETCHES.labels(outcome if outcome in FETCH_OUTCOMES else "other").inc()
+def count_fetch(outcome: str, keys: int = 1) -> None:
+    """`keys` prefetch keys' FHIR fetches (pages and redirects included) ended with `outcome`."""
+    FHIR_FETCHES.labels(outcome if outcome in FETCH_OUTCOMES else "other").inc(keys)
+
+
+def fetch_outcome(gap: str | None) -> str:
+    """The FETCH_OUTCOMES value for a fetch's gap reason (cds_service.fhir_client)."""
+    if gap is None:
+        return "ok"
+    if gap.startswith("incomplete"):
+        return "incomplete"
+    if gap in ("timeout", "deadline exceeded"):
+        return "timeout"
+    if gap.startswith("HTTP "):
+        status = gap.removeprefix("HTTP ")
+        return {"401": "unauthorized", "403": "unauthorized", "404": "not_found"}.get(
+            status, "http_error"
+        )
+    return {
+        "connection failed": "network_error",
+        "fhirServer host name not resolved": "unresolved",
+        "response too large": "too_large",
+        "not JSON": "invalid_response",
+        "not a FHIR resource": "invalid_response",
+        "server answered with an OperationOutcome": "invalid_response",
+        "redirected to another host (not followed)": "redirect_refused",
+        "too many redirects": "redirect_refused",
+    }.get(gap, "other")
 
 
 def count_jwt_rejection(reason: str) -> None:

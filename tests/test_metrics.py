@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import respx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
@@ -19,6 +20,7 @@ from cds_service import metrics
 from fhir_mappings.build import PatientRecord
 from tests.builders import bundle, hook_request, med_request, ms_condition, patient
 from tests.conftest import TODAY, make_settings
+from tests.fhir_fakes import BASE, fetch_request, resolve
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "order-select-msc.json"
 
@@ -237,3 +239,44 @@ def test_stage_timer_adds_repeated_stages() -> None:
     timer.observe()
     assert list(timer.seconds) == ["parse"]
     assert value("cds_stage_duration_seconds_count", stage="parse") == before + 1
+
+
+async def test_fhir_fetches_counted_by_outcome() -> None:
+    """Each fetched prefetch key counts once under its outcome: ok, not_found, http_error."""
+    before = {o: value("cds_fhir_fetches_total", outcome=o) for o in metrics.FETCH_OUTCOMES}
+    body = fetch_request("patient", "conditions", "observations")
+    with respx.mock(base_url=BASE, assert_all_called=True) as fhir:
+        fhir.get("/Patient/pat-1").respond(json=patient())
+        fhir.get("/Condition").respond(404)
+        fhir.get("/Observation").respond(500)
+        record = await resolve(body)
+    assert record.missing == {"conditions": "HTTP 404", "observations": "HTTP 500"}
+    after = {o: value("cds_fhir_fetches_total", outcome=o) for o in metrics.FETCH_OUTCOMES}
+    delta = {o: after[o] - before[o] for o in metrics.FETCH_OUTCOMES if after[o] != before[o]}
+    assert delta == {"ok": 1, "not_found": 1, "http_error": 1}
+
+
+def test_fetch_outcome_of_every_gap_reason() -> None:
+    """Every gap reason the FHIR client gives maps to a fixed outcome, unknown ones to 'other'."""
+    cases = {
+        None: "ok",
+        "timeout": "timeout",
+        "deadline exceeded": "timeout",
+        "incomplete: more than 5 pages": "incomplete",
+        "incomplete: deadline exceeded": "incomplete",
+        "HTTP 401": "unauthorized",
+        "HTTP 403": "unauthorized",
+        "HTTP 404": "not_found",
+        "HTTP 500": "http_error",
+        "connection failed": "network_error",
+        "fhirServer host name not resolved": "unresolved",
+        "response too large": "too_large",
+        "not JSON": "invalid_response",
+        "not a FHIR resource": "invalid_response",
+        "server answered with an OperationOutcome": "invalid_response",
+        "redirected to another host (not followed)": "redirect_refused",
+        "too many redirects": "redirect_refused",
+        "Patient/123 said no": "other",
+    }
+    assert {gap: metrics.fetch_outcome(gap) for gap in cases} == cases
+    assert set(cases.values()) - {"other"} <= set(metrics.FETCH_OUTCOMES)
