@@ -229,3 +229,11 @@ def test_single_worker_needs_no_metrics_dir(clean_env: None) -> None:
 def test_log_level_case_insensitive() -> None:
     """CDS_LOG_LEVEL accepts any case."""
     assert make_settings(log_level="debug").log_level == "DEBUG"
+
+
+def test_env_file_in_working_directory(clean_env: None, tmp_path: Path) -> None:
+    """A .env file in the working directory sets CDS_ settings; the environment wins over it."""
+    (tmp_path / ".env").write_text("CDS_WORKERS=3\nCDS_PORT=9100\n", encoding="utf-8")
+    os.environ["CDS_PORT"] = "9200"
+    settings = load_settings()
+    assert (settings.workers, settings.port) == (3, 9200)

@@ -66,11 +66,13 @@ def test_readyz_fails_when_registry_not_checked(app_factory: Callable[..., FastA
     assert response.json()["failing"] == ["rules"]
 
 
-def test_readyz_needs_no_auth_in_production(app_factory: Callable[..., FastAPI]) -> None:
-    """Probes reach /healthz and /readyz outside development mode, without a token."""
+def test_operations_endpoints_need_no_auth(app_factory: Callable[..., FastAPI]) -> None:
+    """Probes and scrapers reach /healthz, /readyz and /metrics outside development mode,
+    without a token."""
     with TestClient(app_factory(make_settings(dev=False))) as client:
         assert client.get("/healthz").status_code == 200
         assert client.get("/readyz").status_code == 200
+        assert client.get("/metrics").status_code == 200
 
 
 async def test_check_exception_reported_by_type_only() -> None:

@@ -120,7 +120,8 @@ def test_docker_healthcheck_command(server: Server) -> None:
 
 def test_workers_share_metrics_and_shut_down_gracefully(server: Server) -> None:
     """Two workers: /metrics counts every worker's calls; on SIGTERM a half-received request
-    is still answered 200 with its card, each worker's lifespan shutdown runs, exit code 0."""
+    is still answered 200 with its card, each worker's lifespan shutdown runs, exit code 0;
+    every log line is JSON."""
     body = msc_body()
     for _ in range(4):
         with httpx.Client(timeout=10) as client:  # a new connection each: either worker
@@ -152,7 +153,9 @@ def test_workers_share_metrics_and_shut_down_gracefully(server: Server) -> None:
 
     output, _ = server.process.communicate(timeout=60)
     assert server.process.returncode == 0
-    events = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    # Every log line, uvicorn's included, is one JSON object.
+    events = [json.loads(line) for line in output.splitlines() if line.strip()]
+    assert {"uvicorn.error", "ms_cds.app", "ms_cds.request"} <= {e["logger"] for e in events}
     assert [e["event"] for e in events].count("shutdown complete") == 2
     assert "Traceback" not in output
 
