@@ -24,6 +24,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
+from functools import cache, lru_cache
 from typing import Any
 
 from prometheus_client import (
@@ -173,10 +174,15 @@ def count_cards(service_id: str, cards: Iterable[tuple[str | None, str]]) -> Non
         CARDS.labels(service, _bounded_topic(topic), indicator).inc()
 
 
-def _bounded_topic(topic: str | None) -> str:
+@cache
+def _registry_topics() -> frozenset[str]:
     from cards.registry import RULES  # topics are the registry's, nothing else
 
-    return topic if topic in {rule.topic for rule in RULES} else "other"
+    return frozenset(rule.topic for rule in RULES)
+
+
+def _bounded_topic(topic: str | None) -> str:
+    return topic if topic in _registry_topics() else "other"
 
 
 def count_skipped(parse_notes: Iterable[str]) -> None:
@@ -187,16 +193,19 @@ def count_skipped(parse_notes: Iterable[str]) -> None:
 
 
 def _resource_type(note: str) -> str:
+    name = note.split("/", 1)[0].split(":", 1)[0].split(" ", 1)[0]
+    return name if len(name) <= 64 and name.isalpha() and _is_fhir_type(name) else "other"
+
+
+@lru_cache(maxsize=512)  # bounded: resourceType strings come from requests
+def _is_fhir_type(name: str) -> bool:
     from fhir.resources.R4B import get_fhir_model_class
 
-    name = note.split("/", 1)[0].split(":", 1)[0].split(" ", 1)[0]
-    if not name.isalpha():
-        return "other"
     try:
         get_fhir_model_class(name)
     except (KeyError, ValueError, AttributeError, ImportError):
-        return "other"
-    return name
+        return False
+    return True
 
 
 @contextmanager
