@@ -12,6 +12,7 @@ from cards.decision import RuleInput
 from cards.model import Card
 from cards.registry import rules_for
 from fhir_mappings.build import PatientRecord, build_facts
+from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import DraftOrder, PatientFacts
 
 __all__ = ["Evaluation", "StageClock", "evaluate", "judged_orders"]
@@ -50,10 +51,11 @@ def evaluate(
     config: RuleConfig,
     today: date,
     selections: Sequence[str] | None = None,
+    mapping: MappingConfig | None = None,
     stage: StageClock = _untimed,
 ) -> Evaluation:
     with stage("mapping"):
-        facts, orders, _ = build_facts(record)
+        facts, orders, _ = build_facts(record, today, mapping)
     rule_input = RuleInput(
         hook=hook,
         facts=facts,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -10,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy import text
 
 from cards.registry import RULES, check_registry
 from cds_service.errors import install_error_handlers
@@ -18,8 +20,9 @@ from cds_service.logs import configure_logging
 from cds_service.metrics import HookMetricsMiddleware
 from cds_service.protocol import HookRequest
 from cds_service.readiness import CheckResult, Readiness
-from cds_service.routes import discovery, health, metrics, services
+from cds_service.routes import analytics, discovery, feedback, health, metrics, services
 from cds_service.settings import Settings
+from cds_service.storage import Storage
 from fhir_mappings.valuesets import all_value_sets
 
 __all__ = ["create_app"]
@@ -39,19 +42,24 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.dev:
             log.warning("DEVELOPMENT MODE: not for production use")
-        # One pooled FHIR client for all requests (keep-alive across hook calls).
-        async with new_client(settings) as fhir_client:
-            app.state.fhir_client = fhir_client
-            yield
-            app.state.fhir_client = None
-        # uvicorn gets here on SIGTERM once in-flight requests have finished.
-        log.info("shutdown complete")
+        await asyncio.to_thread(storage.start)
+        try:
+            # One pooled FHIR client for all requests (keep-alive across hook calls).
+            async with new_client(settings) as fhir_client:
+                app.state.fhir_client = fhir_client
+                yield
+                app.state.fhir_client = None
+        finally:
+            # uvicorn gets here on SIGTERM once in-flight requests have finished.
+            await asyncio.to_thread(storage.close)  # writes the ledger entries still queued
+            log.info("shutdown complete")
 
     app = FastAPI(title="MS CDS Hooks service", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.clock = clock
     app.state.registry_checked = True  # check_registry passed, or we would not be here
-    app.state.readiness = _builtin_readiness(app, settings)
+    storage = app.state.storage = Storage(settings)
+    app.state.readiness = _builtin_readiness(app, settings, storage)
     install_error_handlers(app)
     app.add_middleware(
         CORSMiddleware,
@@ -65,13 +73,17 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
         app.include_router(metrics.router)
     app.include_router(discovery.router)
     app.include_router(services.router)
+    app.include_router(feedback.router)
+    app.include_router(analytics.router)
     _document_request_body(app)
     configure_logging(settings.effective_log_format, settings.log_level)
     return app
 
 
-def _builtin_readiness(app: FastAPI, settings: Settings) -> Readiness:
-    """Rules checked and value sets loaded; storage adds 'database' when configured."""
+def _builtin_readiness(app: FastAPI, settings: Settings, storage: Storage) -> Readiness:
+    """Rules checked, value sets loaded, and the database reachable. The database check
+    only fails /readyz when CDS_READINESS_REQUIRES_DATABASE is set: card evaluation works
+    without it (the ledger buffers), so by default it is reported, not required."""
     readiness = Readiness(settings.readiness_timeout_seconds)
 
     async def rules() -> CheckResult:
@@ -82,8 +94,17 @@ def _builtin_readiness(app: FastAPI, settings: Settings) -> Readiness:
         loaded = all_value_sets()  # cached after the start-up check
         return CheckResult(bool(loaded), f"{len(loaded)} value sets loaded")
 
+    def ping() -> None:
+        with storage.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    async def database() -> CheckResult:
+        await asyncio.to_thread(ping)
+        return CheckResult(True, "reachable")
+
     readiness.add("rules", rules)
     readiness.add("valuesets", value_sets)
+    readiness.add("database", database, critical=settings.readiness_requires_database)
     return readiness
 
 

@@ -59,6 +59,7 @@ async def run_service(
         settings.rule_config(),
         today,
         selections=getattr(context, "selections", None),
+        mapping=settings.mapping_config(),
         stage=stage,
     )
     with stage("render"):

@@ -13,7 +13,9 @@ lifespan when a database is configured:
 
 A check returns a CheckResult, or raises: an exception or the time limit
 (`CDS_READINESS_TIMEOUT_SECONDS`) makes it fail, reported by exception type only
-(a message may hold a connection string).
+(a message may hold a connection string). A failing critical check makes /readyz
+503; a failing non-critical one (`critical=False`) is reported and the answer stays
+200, "degraded": the pod still serves what it can.
 """
 
 from __future__ import annotations
@@ -40,14 +42,21 @@ class Readiness:
     def __init__(self, timeout_seconds: float = 2.0) -> None:
         self.timeout_seconds = timeout_seconds
         self._checks: dict[str, ReadinessCheck] = {}
+        self._critical: set[str] = set()
 
-    def add(self, name: str, check: ReadinessCheck) -> None:
+    def add(self, name: str, check: ReadinessCheck, critical: bool = True) -> None:
         if name in self._checks:
             raise ValueError(f"readiness check {name!r} is already registered")
         self._checks[name] = check
+        if critical:
+            self._critical.add(name)
 
     def remove(self, name: str) -> None:
         self._checks.pop(name, None)
+        self._critical.discard(name)
+
+    def is_critical(self, name: str) -> bool:
+        return name in self._critical
 
     @property
     def names(self) -> list[str]:

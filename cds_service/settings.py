@@ -6,10 +6,12 @@ import json
 from typing import Annotated, Any, Literal
 
 from fastapi import Request
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cards.config import RuleConfig
+from fhir_mappings.config import MappingConfig
+from fhir_mappings.facts import EfficacyClass
 
 __all__ = ["Settings", "get_settings"]
 
@@ -35,6 +37,42 @@ class Settings(BaseSettings):
     """Log level (case-insensitive)."""
 
     # --- rules and mappings (thresholds; issue 3) -------------------------------
+    activity_window_months: int = Field(12, ge=1)
+    """Disease activity (relapse, MRI activity) counts within this many months."""
+    activity_min_gd_lesions: int = Field(1, ge=1)
+    """Disease activity: at least this many Gd-enhancing lesions on one MRI."""
+    activity_min_new_t2_lesions: int = Field(1, ge=1)
+    """Disease activity: at least this many new/enlarging T2 lesions on one MRI."""
+    he_failure_min_months: int = Field(6, ge=0)
+    """High-efficacy DMT failure: activity at least this many months after its start."""
+    ahsct_max_age: int = Field(45, ge=1)
+    """AHSCT criterion: age below this many years."""
+    ahsct_max_disease_years: int = Field(10, ge=1)
+    """AHSCT criterion: disease duration below this many years."""
+    ahsct_max_edss: float = Field(4.0, ge=0, le=10)
+    """AHSCT criterion: EDSS below this (brief 4.0; ECTRIMS/EBMT 2025 uses 6.0)."""
+    edss_window_months: int = Field(12, ge=1)
+    """AHSCT criterion: EDSS measured within this many months."""
+    ahsct_min_gd_lesions: int = Field(1, ge=1)
+    """AHSCT high focal MRI activity: at least this many Gd-enhancing lesions."""
+    ahsct_min_new_t2_lesions: int = Field(2, ge=1)
+    """AHSCT high focal MRI activity: or at least this many new/enlarging T2 lesions."""
+    s1p_efficacy_class: Literal["platform", "high-efficacy"] = "platform"
+    """Efficacy class of S1P modulators (fingolimod, siponimod, ozanimod, ponesimod)."""
+    mri_gd_codes: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Local Observation codes ("system|code", comma-separated) for Gd-enhancing lesion counts."""
+    mri_new_t2_codes: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Local Observation codes ("system|code", comma-separated) for new/enlarging T2 lesions."""
+
+    @field_validator("mri_gd_codes", "mri_new_t2_codes", mode="before")
+    @classmethod
+    def _split_codes(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                return json.loads(value)
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
 
     # --- FHIR fetch and prefetch (issue 4) --------------------------------------
     fhir_call_timeout: float = Field(1.5, gt=0)
@@ -71,6 +109,24 @@ class Settings(BaseSettings):
     # --- client authentication, CORS, limits (issue 5) --------------------------
 
     # --- storage: card ledger, feedback, analytics (issue 6) --------------------
+    database_url: str = "sqlite:///ms-cds.sqlite3"
+    """SQLAlchemy URL of the card ledger and feedback store; PostgreSQL: postgresql://..."""
+    database_migrate_on_startup: bool | None = None
+    """Apply database migrations at start-up; default yes in development, no otherwise."""
+    database_connect_timeout: float = Field(default=3.0, gt=0)
+    """Seconds to wait for a database connection before answering 503."""
+    ledger_buffer_size: int = Field(default=100_000, ge=1)
+    """Card ledger entries held in memory while the database is unreachable."""
+    ledger_batch_size: int = Field(default=500, ge=1)
+    """Card ledger entries written per database transaction."""
+    ledger_shutdown_timeout: float = Field(default=10.0, ge=0)
+    """Seconds allowed at shutdown to write the card ledger entries still in memory."""
+    feedback_max_items: int = Field(default=1000, ge=1)
+    """Most feedback items accepted in one feedback request (more: 413)."""
+    patient_hash_key: SecretStr | None = None
+    """Key of the HMAC-SHA256 patient hash in the ledger; unset: a random key per process."""
+    admin_token: SecretStr | None = None
+    """Bearer token for GET /analytics/cards; unset: the analytics endpoint is off (404)."""
 
     # --- operations: metrics, workers, readiness (issue 7) ----------------------
     host: str = "127.0.0.1"
@@ -85,6 +141,9 @@ class Settings(BaseSettings):
     """Serve Prometheus metrics at GET /metrics."""
     readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     """Time limit for each readiness check of GET /readyz (e.g. the database)."""
+    readiness_requires_database: bool = False
+    """GET /readyz answers 503 while the database is unreachable; off: it reports it and stays
+    200 (degraded), since cards are still served and the ledger buffers."""
 
     # --- performance: caches (issue 8) ------------------------------------------
 
@@ -94,11 +153,28 @@ class Settings(BaseSettings):
         return value.upper() if isinstance(value, str) else value
 
     def rule_config(self) -> RuleConfig:
-        return RuleConfig()
+        return RuleConfig(**{name: getattr(self, name) for name in _RULE_FIELDS})
+
+    def mapping_config(self) -> MappingConfig:
+        return MappingConfig(
+            s1p_class=EfficacyClass(self.s1p_efficacy_class),
+            mri_gd_codes=frozenset(self.mri_gd_codes),
+            mri_new_t2_codes=frozenset(self.mri_new_t2_codes),
+        )
+
+    @property
+    def migrate_on_startup(self) -> bool:
+        if self.database_migrate_on_startup is None:
+            return self.dev
+        return self.database_migrate_on_startup
 
     @property
     def effective_log_format(self) -> str:
         return self.log_format or ("console" if self.dev else "json")
+
+
+# Every RuleConfig threshold has a setting of the same name (tests check it).
+_RULE_FIELDS = tuple(name for name in RuleConfig.model_fields if name != "knowledge_version")
 
 
 def get_settings(request: Request) -> Settings:

@@ -26,13 +26,11 @@ COMPOSE = DEPLOY / "compose.yaml"
 K8S = DEPLOY / "kubernetes"
 SECRET_TEMPLATE = K8S / "secret.yaml.template"
 
-# Settings and commands the deploy files and README use that other issues add: JWT
-# issuers (issue 5), database, Redis, admin token and `ms-cds db` (issue 6). Once an
-# entry exists for real, the tests below ask for it to be removed from here.
-PENDING_SETTINGS = frozenset(
-    {"CDS_TRUSTED_ISSUERS", "CDS_AUDIENCE", "CDS_DATABASE_URL", "CDS_REDIS_URL", "CDS_ADMIN_TOKEN"}
-)
-PENDING_COMMANDS = frozenset({"db"})
+# Settings and commands the deploy files and README use that another issue adds: JWT
+# issuers, audiences and Redis (issue 5). Once an entry exists for real, the tests below
+# ask for it to be removed from here.
+PENDING_SETTINGS = frozenset({"CDS_TRUSTED_ISSUERS", "CDS_AUDIENCE", "CDS_REDIS_URL"})
+PENDING_COMMANDS: frozenset[str] = frozenset()
 
 SETTING_NAMES = frozenset(f"CDS_{name.upper()}" for name in Settings.model_fields)
 

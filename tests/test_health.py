@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from cards.config import KNOWLEDGE_VERSION
 from cds_service.readiness import CheckResult, Readiness
-from tests.conftest import make_settings
+from fhir_mappings.valuesets import all_value_sets
+from tests.conftest import make_settings, postgres_url
 
 
 def test_healthz_answers_json(client: TestClient) -> None:
@@ -27,33 +28,86 @@ def test_healthz_answers_json(client: TestClient) -> None:
 
 
 def test_readyz_reports_rules_and_value_sets(client: TestClient) -> None:
-    """/readyz answers 200 'ready' with the rules and value-set checks passing."""
+    """/readyz answers 200 'ready' with the rules, value-set and database checks passing."""
     response = client.get("/readyz")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ready"
-    assert set(body["checks"]) == {"rules", "valuesets"}
+    assert set(body["checks"]) == {"rules", "valuesets", "database"}
     assert body["checks"]["rules"]["ok"] is True
-    assert body["checks"]["valuesets"] == {"ok": True, "detail": "5 value sets loaded"}
+    loaded = len(all_value_sets())
+    assert body["checks"]["valuesets"] == {
+        "ok": True,
+        "critical": True,
+        "detail": f"{loaded} value sets loaded",
+    }
+    assert body["checks"]["database"] == {"ok": True, "critical": False, "detail": "reachable"}
     assert "failing" not in body
 
 
 def test_readyz_503_names_failing_check(app_factory: Callable[..., FastAPI]) -> None:
-    """A failing registered check (e.g. the database) turns /readyz into 503 naming it."""
+    """A failing critical check (e.g. Redis) turns /readyz into 503 naming it."""
     app = app_factory()
 
-    async def database() -> CheckResult:
+    async def redis() -> CheckResult:
         return CheckResult(False, "connection refused")
 
-    app.state.readiness.add("database", database)
+    app.state.readiness.add("redis", redis)
     with TestClient(app) as client:
         response = client.get("/readyz")
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "not ready"
-    assert body["failing"] == ["database"]
-    assert body["checks"]["database"] == {"ok": False, "detail": "connection refused"}
+    assert body["failing"] == ["redis"]
+    assert body["checks"]["redis"] == {
+        "ok": False,
+        "critical": True,
+        "detail": "connection refused",
+    }
     assert body["checks"]["rules"]["ok"] is True
+
+
+# A PostgreSQL URL where nothing listens: connection refused at once.
+UNREACHABLE_DB = "postgresql+psycopg://cds@127.0.0.1:9/cds"
+
+
+def test_database_down_is_degraded_by_default(app_factory: Callable[..., FastAPI]) -> None:
+    """Database unreachable: /readyz stays 200 'degraded' naming it (cards are still served)."""
+    app = app_factory(make_settings(database_url=UNREACHABLE_DB, database_connect_timeout=1))
+    with TestClient(app) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["failing"] == ["database"]
+    assert body["checks"]["database"]["ok"] is False
+    assert body["checks"]["database"]["detail"].startswith("failed: ")
+    assert "cds@" not in response.text  # no connection string in the answer
+
+
+def test_database_down_not_ready_when_required(app_factory: Callable[..., FastAPI]) -> None:
+    """CDS_READINESS_REQUIRES_DATABASE=true: an unreachable database makes /readyz 503."""
+    settings = make_settings(
+        database_url=UNREACHABLE_DB, database_connect_timeout=1, readiness_requires_database=True
+    )
+    with TestClient(app_factory(settings)) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["database"]
+
+
+def test_database_check_against_postgresql(app_factory: Callable[..., FastAPI]) -> None:
+    """With a reachable PostgreSQL configured, the database check passes."""
+    url = postgres_url()
+    if url is None:
+        pytest.skip("no PostgreSQL reachable (CDS_TEST_DATABASE_URL or 127.0.0.1:5432 test)")
+    settings = make_settings(
+        database_url=url, database_migrate_on_startup=False, readiness_requires_database=True
+    )
+    with TestClient(app_factory(settings)) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["database"]["ok"] is True
 
 
 def test_readyz_fails_when_registry_not_checked(app_factory: Callable[..., FastAPI]) -> None:

@@ -1,7 +1,8 @@
 """GET /healthz (the process answers) and GET /readyz (ready for traffic), for probes.
 
 Both answer JSON and need no authentication. /readyz runs every readiness check
-(`app.state.readiness`) and answers 503 naming the failing ones.
+(`app.state.readiness`): 503 "not ready" naming the failing critical ones; 200
+"degraded" when only non-critical ones fail (they are named too); else 200 "ready".
 """
 
 from __future__ import annotations
@@ -30,9 +31,14 @@ async def healthz(request: Request) -> dict[str, Any]:
 async def readyz(request: Request) -> JSONResponse:
     readiness: Readiness = request.app.state.readiness
     results = await readiness.run()
-    checks = {name: {"ok": r.ok, "detail": r.detail} for name, r in results.items()}
+    checks = {
+        name: {"ok": r.ok, "critical": readiness.is_critical(name), "detail": r.detail}
+        for name, r in results.items()
+    }
     failing = sorted(name for name, r in results.items() if not r.ok)
-    body: dict[str, Any] = {"status": "not ready" if failing else "ready", "checks": checks}
+    blocking = [name for name in failing if readiness.is_critical(name)]
+    status = "not ready" if blocking else "degraded" if failing else "ready"
+    body: dict[str, Any] = {"status": status, "checks": checks}
     if failing:
         body["failing"] = failing
-    return JSONResponse(body, status_code=503 if failing else 200)
+    return JSONResponse(body, status_code=503 if blocking else 200)

@@ -18,6 +18,7 @@ from cds_service.pipeline import run_service
 from cds_service.protocol import HookRequest, HookResponse, parse_request
 from cds_service.services import SERVICES
 from cds_service.settings import Settings, get_settings
+from cds_service.storage import Storage
 
 router = APIRouter()
 
@@ -78,6 +79,10 @@ async def call_service(
         )
     finally:
         timer.observe()
+    storage: Storage = request.app.state.storage
+    storage.record_cards(
+        service.id, hook_request.hookInstance, hook_request.context.get("patientId"), result.cards
+    )
     count_cards(service.id, [(c.topic, c.indicator) for c in result.cards])
     count_skipped(result.facts.parse_notes)
     request_log(
