@@ -10,10 +10,12 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +41,7 @@ class Server:
     process: subprocess.Popen[str]
     port: int
     metrics_dir: Path
+    ledger: Path
 
     @property
     def url(self) -> str:
@@ -69,6 +72,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     metrics_dir = tmp_path / "metrics"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
     env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    # The card ledger in a SQLite file, migrated once before the workers start.
+    env["CDS_DATABASE_URL"] = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    env["CDS_DATABASE_MIGRATE_ON_STARTUP"] = "false"
+    subprocess.run(  # noqa: S603
+        [str(BIN), "db", "upgrade"],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )
     process = subprocess.Popen(  # noqa: S603
         [str(BIN), "serve", "--dev", "--port", str(port), "--workers", "2", "--log-format", "json"],
         cwd=tmp_path,
@@ -88,7 +102,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"server did not start: {process.communicate()[0][-2000:]}")
             time.sleep(0.1)
-        yield Server(process, port, metrics_dir)
+        yield Server(process, port, metrics_dir, tmp_path / "ledger.sqlite3")
     finally:
         if process.poll() is None:
             process.kill()
@@ -120,8 +134,8 @@ def test_docker_healthcheck_command(server: Server) -> None:
 
 def test_workers_share_metrics_and_shut_down_gracefully(server: Server) -> None:
     """Two workers: /metrics counts every worker's calls; on SIGTERM a half-received request
-    is still answered 200 with its card, each worker's lifespan shutdown runs, exit code 0;
-    every log line is JSON."""
+    is still answered 200 with its card, each worker's lifespan shutdown runs and every
+    card is in the ledger, exit code 0; every log line is JSON."""
     body = msc_body()
     for _ in range(4):
         with httpx.Client(timeout=10) as client:  # a new connection each: either worker
@@ -153,6 +167,10 @@ def test_workers_share_metrics_and_shut_down_gracefully(server: Server) -> None:
 
     output, _ = server.process.communicate(timeout=60)
     assert server.process.returncode == 0
+    # No card ledger row lost: the four calls' cards and the in-flight one's are all written.
+    with closing(sqlite3.connect(server.ledger)) as db:
+        rows = db.execute("SELECT topic, service_id FROM card_ledger").fetchall()
+    assert rows == [("mscWarning", "ms-order-sign")] * 5
     # Every log line, uvicorn's included, is one JSON object.
     events = [json.loads(line) for line in output.splitlines() if line.strip()]
     assert {"uvicorn.error", "ms_cds.app", "ms_cds.request"} <= {e["logger"] for e in events}
