@@ -14,9 +14,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import text
 
 from cards.registry import RULES, check_registry
-from cds_service.errors import install_error_handlers
+from cds_service.auth import client_verification
+from cds_service.errors import ConfigurationError, install_error_handlers
 from cds_service.fhir_client import new_client
-from cds_service.logs import configure_logging
+from cds_service.limits import BodyLimitMiddleware
+from cds_service.logs import AccessLogMiddleware, configure_logging
 from cds_service.metrics import HookMetricsMiddleware
 from cds_service.protocol import HookRequest
 from cds_service.readiness import CheckResult, Readiness
@@ -37,15 +39,23 @@ def _today() -> date:
 def create_app(settings: Settings | None = None, clock: Callable[[], date] = _today) -> FastAPI:
     settings = settings or Settings()
     check_registry()  # fail fast: broken rules or value sets never serve
+    problems = settings.production_problems()
+    if problems:
+        raise ConfigurationError(*problems)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.dev:
             log.warning("DEVELOPMENT MODE: not for production use")
+            if settings.patient_hash_key is None:
+                log.warning("DEVELOPMENT MODE: patient hashes use the fixed development key")
         await asyncio.to_thread(storage.start)
         try:
             # One pooled FHIR client for all requests (keep-alive across hook calls).
-            async with new_client(settings) as fhir_client:
+            async with (
+                new_client(settings) as fhir_client,
+                client_verification(app.state, settings),
+            ):
                 app.state.fhir_client = fhir_client
                 yield
                 app.state.fhir_client = None
@@ -61,13 +71,20 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
     storage = app.state.storage = Storage(settings)
     app.state.readiness = _builtin_readiness(app, settings, storage)
     install_error_handlers(app)
+    # Last added runs first: access log, then CORS (so that every answer, a 413 too,
+    # carries its headers), then the body limit.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    origins, origin_regex = settings.cors_policy()
     app.add_middleware(
         CORSMiddleware,
-        allow_origins=["*"] if settings.dev else [],
+        allow_origins=origins,
+        allow_origin_regex=origin_regex,
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type"],
+        max_age=600,
     )
-    app.add_middleware(HookMetricsMiddleware)
+    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(HookMetricsMiddleware)  # outermost: counts every status, 413 too
     app.include_router(health.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)

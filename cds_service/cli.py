@@ -70,6 +70,18 @@ def serve(
     }
     os.environ.update({k: v for k, v in overrides.items() if v is not None})
     settings = _settings_or_exit()
+    console = Console(stderr=True)
+    problems = settings.production_problems()
+    if problems:
+        console.print("[bold red]ms-cds refuses to start in production mode:[/bold red]")
+        for problem in problems:
+            console.print(f"  - {problem}")
+        raise typer.Exit(2)
+    if settings.dev:
+        console.print(
+            "[bold red]DEVELOPMENT MODE: client JWT verification is OFF, any caller is "
+            "trusted, patient hashes use a fixed key. Never expose this server.[/bold red]"
+        )
     prepare_multiprocess_metrics(settings.workers)
     uvicorn.run(APP, **uvicorn_options(settings))
 

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
+from pydantic_settings import SettingsError
 
 from cds_service.settings import Settings
 
@@ -62,6 +63,10 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         raise InvalidSettings(_describe(exc)) from None
+    except SettingsError as exc:  # a structured value that is not JSON
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = env_name(found.group(1)) if found else "settings"
+        raise InvalidSettings([f"invalid setting {name}: not valid JSON"]) from None
 
 
 def _describe(exc: ValidationError) -> list[str]:

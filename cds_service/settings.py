@@ -6,14 +6,47 @@ import json
 from typing import Annotated, Any, Literal
 
 from fastapi import Request
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cards.config import RuleConfig
 from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import EfficacyClass
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["ASYMMETRIC_ALGORITHMS", "Settings", "TrustedIssuer", "get_settings"]
+
+# The only JWS algorithms a client may ever use: asymmetric, as CDS Hooks requires.
+ASYMMETRIC_ALGORITHMS = frozenset({"ES256", "ES384", "ES512", "RS256", "RS384", "RS512"})
+# Origins a development server answers cross-origin: the public sandbox and localhost.
+DEV_CORS_ORIGINS = ("https://sandbox.cds-hooks.org",)
+DEV_CORS_ORIGIN_REGEX = r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$"
+# Patient hashes in development only: fixed so development logs are comparable.
+DEV_PATIENT_HASH_KEY = "ms-cds-development-only-patient-hash-key"
+
+
+def _is_https(url: str) -> bool:
+    return url.startswith("https://") and len(url) > len("https://")
+
+
+class TrustedIssuer(BaseModel):
+    """One trusted client: where its signing keys are, and which `jku` values it may send."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    jwks_url: str | None = None
+    jwks: dict[str, Any] | None = None
+    jku: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _keys_somewhere(self) -> TrustedIssuer:
+        if (self.jwks_url is None) == (self.jwks is None):
+            raise ValueError("give exactly one of jwks_url or jwks")
+        if self.jwks is not None and not isinstance(self.jwks.get("keys"), list):
+            raise ValueError("jwks must be a JWK Set: an object with a 'keys' list")
+        for url in (self.jwks_url, *self.jku):
+            if url is not None and not _is_https(url):
+                raise ValueError("jwks_url and jku entries must be https URLs")
+        return self
 
 
 class Settings(BaseSettings):
@@ -107,6 +140,33 @@ class Settings(BaseSettings):
         return value
 
     # --- client authentication, CORS, limits (issue 5) --------------------------
+    trusted_issuers: dict[str, TrustedIssuer] = Field(default_factory=dict)
+    """JSON: each trusted client `iss` -> {"jwks_url": ...} or {"jwks": {...}}, and "jku": [...]."""
+    audience: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Accepted JWT `aud` values besides the called service URL (comma-separated; Epic: by hand)."""
+    jwt_algorithms: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["ES384", "RS384"]
+    )
+    """Accepted JWT algorithms (comma-separated); any of ES256/384/512, RS256/384/512."""
+    jwt_leeway_seconds: int = Field(default=60, ge=0, le=600)
+    """Clock skew allowed on JWT `exp`, `nbf` and `iat`, in seconds."""
+    jwt_max_lifetime_seconds: int = Field(default=3600, ge=60)
+    """Longest accepted JWT lifetime (`exp` - `iat`); bounds the jti replay cache."""
+    jwks_cache_seconds: int = Field(default=3600, ge=0)
+    """How long a fetched JWKS is trusted before it is fetched again."""
+    jwks_refetch_interval_seconds: float = Field(default=30.0, ge=0)
+    """At most one refetch per JWKS URL in this interval when a token names an unknown `kid`."""
+    jwks_timeout_seconds: float = Field(default=5.0, gt=0)
+    """Timeout for one JWKS fetch."""
+    redis_url: str | None = None
+    """Redis URL for the shared jti replay cache (several replicas); in memory when unset."""
+    cors_origins: Annotated[list[str] | None, NoDecode] = None
+    """Browser origins allowed to call (comma-separated); default: none in production, the
+    public sandbox and localhost in development."""
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    """Largest accepted request body in bytes (413 beyond)."""
+    max_json_depth: int = Field(default=64, ge=8, le=500)
+    """Deepest accepted JSON nesting in a request body (400 beyond)."""
 
     # --- storage: card ledger, feedback, analytics (issue 6) --------------------
     database_url: str = "sqlite:///ms-cds.sqlite3"
@@ -124,7 +184,8 @@ class Settings(BaseSettings):
     feedback_max_items: int = Field(default=1000, ge=1)
     """Most feedback items accepted in one feedback request (more: 413)."""
     patient_hash_key: SecretStr | None = None
-    """Key of the HMAC-SHA256 patient hash in the ledger; unset: a random key per process."""
+    """Key of the HMAC-SHA256 patient hash in logs and the ledger: required in production
+    (32+ characters, the same on every replica); development: a fixed key."""
     admin_token: SecretStr | None = None
     """Bearer token for GET /analytics/cards; unset: the analytics endpoint is off (404)."""
 
@@ -151,6 +212,51 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("audience", "jwt_algorithms", "cors_origins", mode="before")
+    @classmethod
+    def _split_lists(cls, value: Any) -> Any:
+        return cls._split_servers(value)
+
+    @field_validator("jwt_algorithms")
+    @classmethod
+    def _asymmetric_only(cls, value: list[str]) -> list[str]:
+        bad = [alg for alg in value if alg not in ASYMMETRIC_ALGORITHMS]
+        if bad or not value:
+            raise ValueError(f"allowed algorithms are {sorted(ASYMMETRIC_ALGORITHMS)}")
+        return value
+
+    def production_problems(self) -> list[str]:
+        """Why this configuration must not serve in production (empty in development)."""
+        if self.dev:
+            return []
+        problems = []
+        if not self.trusted_issuers:
+            problems.append(
+                "CDS_TRUSTED_ISSUERS is empty: production verifies every client's JWT, so set "
+                'it to {"<iss>": {"jwks_url": "https://..."}} (or run with --dev)'
+            )
+        key = self.patient_hash_key.get_secret_value() if self.patient_hash_key else ""
+        if len(key) < 32:
+            problems.append(
+                "CDS_PATIENT_HASH_KEY must be set to a secret of at least 32 characters "
+                "(e.g. `openssl rand -hex 32`), the same on every replica"
+            )
+        return problems
+
+    def patient_hash_secret(self) -> bytes:
+        """The key for patient hashes: the configured one, or the fixed development key."""
+        if self.patient_hash_key is not None:
+            return self.patient_hash_key.get_secret_value().encode("utf-8")
+        return DEV_PATIENT_HASH_KEY.encode("utf-8")
+
+    def cors_policy(self) -> tuple[list[str], str | None]:
+        """(allowed origins, allowed origin regex) for the CORS middleware."""
+        if self.cors_origins is not None:
+            return list(self.cors_origins), None
+        if self.dev:
+            return list(DEV_CORS_ORIGINS), DEV_CORS_ORIGIN_REGEX
+        return [], None
 
     def rule_config(self) -> RuleConfig:
         return RuleConfig(**{name: getattr(self, name) for name in _RULE_FIELDS})

@@ -11,6 +11,7 @@ from cds_service.settings import Settings
 from fhir_mappings.build import PatientRecord
 from tests.builders import PATIENT_ID, hook_request
 from tests.conftest import make_settings
+from tests.jwt_support import HASH_KEY, STATIC_ISSUERS
 
 BASE = "https://fhir.example.org/r4"
 TOKEN = "tok-SECRET-7f3a9c"
@@ -25,8 +26,14 @@ async def public_resolver(host: str, port: int) -> list[str]:
 
 
 def production(**overrides: Any) -> Settings:
-    """Production-mode settings (https only, no loopback)."""
-    return make_settings(dev=False, **overrides)
+    """Production-mode settings (https only, no loopback; clients sign with
+    `jwt_support.signed_headers`)."""
+    values: dict[str, Any] = {
+        "trusted_issuers": STATIC_ISSUERS,
+        "patient_hash_key": HASH_KEY,
+        **overrides,
+    }
+    return make_settings(dev=False, **values)
 
 
 def fetch_request(

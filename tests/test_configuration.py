@@ -176,6 +176,10 @@ def test_serve_flags_reach_uvicorn(clean_env: None, monkeypatch: pytest.MonkeyPa
     calls: list[tuple[str, dict[str, Any]]] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
     os.environ["CDS_GRACEFUL_SHUTDOWN_SECONDS"] = "7"
+    os.environ["CDS_TRUSTED_ISSUERS"] = (
+        '{"https://ehr.example.org": {"jwks_url": "https://ehr.example.org/jwks"}}'
+    )
+    os.environ["CDS_PATIENT_HASH_KEY"] = "k" * 32
     result = runner.invoke(
         cli.app,
         [
@@ -195,7 +199,7 @@ def test_serve_flags_reach_uvicorn(clean_env: None, monkeypatch: pytest.MonkeyPa
     assert app == "cds_service.asgi:app"
     assert (options["host"], options["port"], options["workers"]) == ("127.0.0.2", 9001, 3)
     assert options["timeout_graceful_shutdown"] == 7
-    assert options["log_config"]["formatters"]["service"]["()"] == "cds_service.logs.JsonFormatter"
+    assert options["log_config"]["formatters"]["ms_cds"]["()"] == "cds_service.logs.JsonFormatter"
     assert os.environ["CDS_LOG_FORMAT"] == "json"  # what each worker process reads
     assert Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).is_dir()
 
@@ -206,7 +210,7 @@ def test_serve_defaults_from_settings() -> None:
     assert (options["host"], options["port"], options["workers"]) == ("127.0.0.1", 8000, 1)
     assert options["timeout_graceful_shutdown"] == 20
     assert options["access_log"] is False
-    assert options["log_config"]["formatters"]["service"]["()"] == "cds_service.logs.JsonFormatter"
+    assert options["log_config"]["formatters"]["ms_cds"]["()"] == "cds_service.logs.JsonFormatter"
 
 
 def test_multiprocess_dir_cleared_of_stale_values(clean_env: None, tmp_path: Path) -> None:
@@ -237,3 +241,12 @@ def test_env_file_in_working_directory(clean_env: None, tmp_path: Path) -> None:
     os.environ["CDS_PORT"] = "9200"
     settings = load_settings()
     assert (settings.workers, settings.port) == (3, 9200)
+
+
+def test_structured_setting_not_json(clean_env: None) -> None:
+    """A JSON setting that does not parse (e.g. empty CDS_TRUSTED_ISSUERS) is one readable
+    line and exit code 2, not a traceback."""
+    os.environ["CDS_TRUSTED_ISSUERS"] = ""
+    result = runner.invoke(cli.app, ["config"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "invalid setting CDS_TRUSTED_ISSUERS: not valid JSON"

@@ -151,7 +151,7 @@ def test_sandbox_cors_in_development(client: TestClient) -> None:
         },
     )
     assert response.status_code == 200
-    assert response.headers["access-control-allow-origin"] in ("*", "https://sandbox.cds-hooks.org")
+    assert response.headers["access-control-allow-origin"] == "https://sandbox.cds-hooks.org"
     allowed = response.headers["access-control-allow-headers"].lower()
     assert "authorization" in allowed and "content-type" in allowed
 
@@ -185,3 +185,9 @@ def test_config_example_output() -> None:
     shown = "invalid setting CDS_PORT: Input should be less than or equal to 65535"
     assert shown in README
     assert result.stderr.strip() == shown
+
+
+def test_epic_algorithm_accepted_by_default() -> None:
+    """RS384, Epic's default signing algorithm, is in the default CDS_JWT_ALGORITHMS."""
+    assert "in the default `CDS_JWT_ALGORITHMS`" in README
+    assert "RS384" in make_settings().jwt_algorithms

@@ -26,6 +26,7 @@ from tests.fhir_fakes import (
     resolve,
     search_bundle,
 )
+from tests.jwt_support import signed_headers
 
 NAME = "Zebediah"  # a patient name that must never reach a log line
 
@@ -90,7 +91,8 @@ def test_service_fetches_missing_prefetch_over_the_shared_client(
     app = create_app(production(), clock=lambda: TODAY)
     with TestClient(app) as client:
         shared = app.state.fhir_client
-        response = client.post("/cds-services/ms-order-select", json=body)
+        path = "/cds-services/ms-order-select"
+        response = client.post(path, json=body, headers=signed_headers(path))
         assert isinstance(shared, httpx.AsyncClient) and app.state.fhir_client is shared
     assert response.status_code == 200, response.text
     assert [c["source"]["topic"]["code"] for c in response.json()["cards"]] == ["mscWarning"]
@@ -105,7 +107,8 @@ def test_unfetchable_patient_is_a_412_over_http(
     fhir.get(f"/Patient/{PATIENT_ID}").respond(404, json={"resourceType": "OperationOutcome"})
     app = create_app(production(), clock=lambda: TODAY)
     with TestClient(app) as client:
-        response = client.post("/cds-services/ms-patient-view", json=fetch_request("patient"))
+        path = "/cds-services/ms-patient-view"
+        response = client.post(path, json=fetch_request("patient"), headers=signed_headers(path))
     assert response.status_code == 412
     issue = response.json()["issue"][0]
     assert issue["code"] == "incomplete" and issue["expression"] == ["prefetch.patient"]

@@ -20,6 +20,7 @@ from cds_service.fhir_guard import GuardedBackend, ServerPolicy, ServerRefused, 
 from cds_service.settings import Settings
 from tests.conftest import TODAY
 from tests.fhir_fakes import BASE, PUBLIC_IP, fetch_request, production, resolve
+from tests.jwt_support import signed_headers
 
 
 @pytest.fixture
@@ -180,7 +181,8 @@ def test_refused_server_is_a_412_outcome_over_http(
     app = create_app(production(), clock=lambda: TODAY)
     body = fetch_request("patient", server="https://169.254.169.254/fhir")
     with TestClient(app) as client:
-        response = client.post("/cds-services/ms-patient-view", json=body)
+        path = "/cds-services/ms-patient-view"
+        response = client.post(path, json=body, headers=signed_headers(path))
     assert response.status_code == 412
     issue = response.json()["issue"][0]
     assert issue["code"] == "security" and "fhirServer" in issue["diagnostics"]

@@ -13,6 +13,7 @@ from cards.config import KNOWLEDGE_VERSION
 from cds_service.readiness import CheckResult, Readiness
 from fhir_mappings.valuesets import all_value_sets
 from tests.conftest import make_settings, postgres_url
+from tests.fhir_fakes import production
 
 
 def test_healthz_answers_json(client: TestClient) -> None:
@@ -123,7 +124,7 @@ def test_readyz_fails_when_registry_not_checked(app_factory: Callable[..., FastA
 def test_operations_endpoints_need_no_auth(app_factory: Callable[..., FastAPI]) -> None:
     """Probes and scrapers reach /healthz, /readyz and /metrics outside development mode,
     without a token."""
-    with TestClient(app_factory(make_settings(dev=False))) as client:
+    with TestClient(app_factory(production())) as client:
         assert client.get("/healthz").status_code == 200
         assert client.get("/readyz").status_code == 200
         assert client.get("/metrics").status_code == 200

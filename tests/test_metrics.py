@@ -280,3 +280,27 @@ def test_fetch_outcome_of_every_gap_reason() -> None:
     }
     assert {gap: metrics.fetch_outcome(gap) for gap in cases} == cases
     assert set(cases.values()) - {"other"} <= set(metrics.FETCH_OUTCOMES)
+
+
+def test_jwt_reasons_match_auth_reasons() -> None:
+    """The metric's reason values are exactly the authentication module's reason codes."""
+    from cds_service.auth import Reason
+
+    assert set(metrics.JWT_REJECTION_REASONS) == {r.value for r in Reason}
+
+
+def test_jwt_rejection_counted(app_factory: Callable[..., FastAPI]) -> None:
+    """A production call without a token is refused (401) and counted as missing_token."""
+    from tests.fhir_fakes import production
+
+    before = value("cds_jwt_rejections_total", reason="missing_token")
+    with TestClient(app_factory(production())) as client:
+        response = client.post("/cds-services/ms-order-select", json=msc_request())
+    assert response.status_code == 401
+    assert value("cds_jwt_rejections_total", reason="missing_token") == before + 1
+    assert (
+        value(
+            "cds_hook_requests_total", service="ms-order-select", hook="order-select", status="401"
+        )
+        >= 1
+    )

@@ -6,6 +6,7 @@ The server listens on a free loopback port (never 8000) and is always killed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -90,6 +91,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group: the workers can be killed with it
     )
     try:
         deadline = time.monotonic() + 60
@@ -100,13 +102,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"server did not start: {process.communicate()[0][-2000:]}")
+                pytest.fail(f"server did not start: {stop(process)[-2000:]}")
             time.sleep(0.1)
         yield Server(process, port, metrics_dir, tmp_path / "ledger.sqlite3")
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        stop(process)
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    """Kill the server's process group (parent and workers) if still there; its output."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    try:
+        return process.communicate(timeout=30)[0] or ""
+    except (subprocess.TimeoutExpired, ValueError):
+        return ""
 
 
 def healthcheck_command() -> list[str]:
@@ -139,7 +149,11 @@ def test_workers_share_metrics_and_shut_down_gracefully(server: Server) -> None:
     body = msc_body()
     for _ in range(4):
         with httpx.Client(timeout=10) as client:  # a new connection each: either worker
-            response = client.post(f"{server.url}/cds-services/ms-order-sign", content=body)
+            response = client.post(
+                f"{server.url}/cds-services/ms-order-sign",
+                content=body,
+                headers={"content-type": "application/json"},
+            )
         assert response.status_code == 200
     # Every scrape, whichever worker answers it, sees all four calls.
     assert {requests_total(server.url) for _ in range(4)} == {4.0}
@@ -171,8 +185,10 @@ def test_workers_share_metrics_and_shut_down_gracefully(server: Server) -> None:
     with closing(sqlite3.connect(server.ledger)) as db:
         rows = db.execute("SELECT topic, service_id FROM card_ledger").fetchall()
     assert rows == [("mscWarning", "ms-order-sign")] * 5
-    # Every log line, uvicorn's included, is one JSON object.
-    events = [json.loads(line) for line in output.splitlines() if line.strip()]
+    # After the CLI's start-up banner, every log line, uvicorn's included, is one JSON object.
+    lines = [line for line in output.splitlines() if line.strip()]
+    first = next(i for i, line in enumerate(lines) if line.startswith("{"))
+    events = [json.loads(line) for line in lines[first:]]
     assert {"uvicorn.error", "ms_cds.app", "ms_cds.request"} <= {e["logger"] for e in events}
     assert [e["event"] for e in events].count("shutdown complete") == 2
     assert "Traceback" not in output

@@ -10,9 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.exc import SQLAlchemyError
 
+from cds_service.auth import require_client
 from cds_service.errors import NotFound, ServiceUnavailable
 from cds_service.feedback import parse_feedback
-from cds_service.routes.services import read_json
+from cds_service.limits import read_json
 from cds_service.services import SERVICES
 from cds_service.settings import Settings, get_settings
 from cds_service.storage import Storage
@@ -20,9 +21,8 @@ from cds_service.storage.feedback_store import save_feedback
 
 log = logging.getLogger("ms_cds.feedback")
 
-# Client authentication (issue 5): attach the CDS client JWT dependency here, e.g.
-# APIRouter(dependencies=[Depends(verify_client)]); the same as for the service route.
-router = APIRouter()
+# Client authentication: the same client JWT check as the service route (bare 401).
+router = APIRouter(dependencies=[Depends(require_client)])
 
 _BODY_DOC: dict[str, Any] = {
     "requestBody": {
@@ -61,7 +61,9 @@ async def post_feedback(
     service = SERVICES.get(service_id)
     if service is None:
         raise NotFound(f"no CDS service '{service_id[:64]}'")
-    items = parse_feedback(await read_json(request), settings.feedback_max_items)
+    items = parse_feedback(
+        await read_json(request, settings.max_json_depth), settings.feedback_max_items
+    )
     storage: Storage = request.app.state.storage
     try:
         result = await asyncio.to_thread(

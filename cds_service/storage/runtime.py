@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -31,17 +30,12 @@ class Storage:
             buffer_size=settings.ledger_buffer_size,
             batch_size=settings.ledger_batch_size,
         )
-        key = settings.patient_hash_key
-        self._hash_key = key.get_secret_value() if key is not None else secrets.token_hex(32)
+        # The same key as the logs: configured (required in production) or the development key.
+        self._hash_key = settings.patient_hash_secret()
 
     def start(self) -> None:
         """Migrate (when configured) and start the ledger writer. Never fails the app:
         card evaluation works without the database."""
-        if self.settings.patient_hash_key is None:
-            log.warning(
-                "CDS_PATIENT_HASH_KEY is not set: ledger patient hashes use a random key "
-                "and will not link across restarts"
-            )
         if self.settings.migrate_on_startup:
             try:
                 upgrade(self.engine)
