@@ -250,3 +250,21 @@ def test_structured_setting_not_json(clean_env: None) -> None:
     result = runner.invoke(cli.app, ["config"])
     assert result.exit_code == 2
     assert result.stderr.strip() == "invalid setting CDS_TRUSTED_ISSUERS: not valid JSON"
+
+
+def test_asgi_import_refuses_unsafe_production(tmp_path: Path) -> None:
+    """`uvicorn cds_service.asgi:app` in production without trusted issuers exits 2 naming
+    what is missing, without a traceback."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
+    done = subprocess.run(
+        [sys.executable, "-c", "import cds_service.asgi"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("CDS_TRUSTED_ISSUERS is empty")
+    assert "Traceback" not in done.stderr
