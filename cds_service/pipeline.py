@@ -1,7 +1,12 @@
-"""One service call, from a parsed envelope to the response body. Shared by HTTP and CLI."""
+"""One service call, from a parsed envelope to the response body. Shared by HTTP and CLI.
+
+`stage` times the stages (parse, prefetch; mapping, rules and render inside
+`evaluate`): the HTTP route passes its metrics StageTimer, the CLI nothing.
+"""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 from typing import Any
 
@@ -9,7 +14,7 @@ import httpx
 import orjson
 from pydantic import BaseModel
 
-from cards.engine import Evaluation, evaluate
+from cards.engine import Evaluation, StageClock, evaluate
 from cards.model import dump
 from cds_service.errors import BadRequest
 from cds_service.facts_cache import FactsCache
@@ -32,38 +37,44 @@ def _salt(today: date, *configs: BaseModel) -> str:
     return orjson.dumps(parts, option=orjson.OPT_SORT_KEYS).decode()
 
 
+def _untimed(stage: str) -> AbstractContextManager[object]:
+    return nullcontext()
+
+
 async def run_service(
     service: ServiceDefinition,
     request: HookRequest,
     settings: Settings,
     today: date,
     fhir_client: httpx.AsyncClient | None = None,
+    stage: StageClock | None = None,
     cache: FactsCache | None = None,
 ) -> tuple[dict[str, Any], Evaluation]:
     """The response body and evaluation. `fhir_client`: the shared pool for fetching
     missing prefetch (the app's, from its lifespan); None makes a short-lived one.
+    `stage`: the stage clock (the HTTP route's metrics timer); None times nothing.
     `cache`: patient facts of an identical record (same content, date, settings) reused."""
+    stage = stage or _untimed
     if request.hook != service.hook:
         raise BadRequest(
             f"hook '{request.hook[:64]}' does not match service '{service.id}', "
             f"which serves '{service.hook}'",
             expressions=["hook"],
         )
-    context = parse_context(service.hook, request.context)
-    draft_orders = getattr(context, "draftOrders", None)
-    record = await resolve_prefetch(
-        request,
-        service,
-        context.patientId,
-        draft_orders.model_dump() if draft_orders is not None else None,
-        settings,
-        fhir_client,
-    )
+    with stage("parse"):
+        context = parse_context(service.hook, request.context)
+        draft_orders = getattr(context, "draftOrders", None)
+        drafts = draft_orders.model_dump() if draft_orders is not None else None
+    with stage("prefetch"):
+        record = await resolve_prefetch(
+            request, service, context.patientId, drafts, settings, fhir_client
+        )
     config, mapping = settings.rule_config(), settings.mapping_config()
     key = known = None
     if cache is not None:
-        key = record_key(record, _salt(today, config, mapping))
-        known = await cache.get(key)
+        with stage("mapping"):  # the facts cache is part of mapping
+            key = record_key(record, _salt(today, config, mapping))
+            known = await cache.get(key)
     result = evaluate(
         service.hook,
         record,
@@ -71,8 +82,11 @@ async def run_service(
         today,
         selections=getattr(context, "selections", None),
         mapping=mapping,
+        stage=stage,
         known_facts=known,
     )
-    if key is not None and known is None and result.patient_facts is not None:
-        await cache.put(key, result.patient_facts)  # type: ignore[union-attr]
-    return {"cards": [dump(card) for card in result.cards]}, result
+    if cache is not None and key is not None and known is None:
+        await cache.put(key, result.patient_facts or result.facts)
+    with stage("render"):
+        body = {"cards": [dump(card) for card in result.cards]}
+    return body, result
