@@ -51,7 +51,9 @@ async def call_once(
 ) -> dict[str, Any]:
     """The service's work for one request body, as the HTTP route does it."""
     request = parse_request(decode_json(body))
-    response, _ = await run_service(SERVICES[service_id], request, settings, TODAY, None, cache)
+    response, _ = await run_service(
+        SERVICES[service_id], request, settings, TODAY, None, cache=cache
+    )
     return json.loads(encode_json(response))
 
 
