@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from datetime import date
@@ -11,7 +10,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from cds_service.errors import BadRequest, NotFound, UnsupportedMediaType
+from cds_service.errors import NotFound, UnsupportedMediaType
+from cds_service.jsonbody import decode_json
 from cds_service.logs import request_log
 from cds_service.pipeline import run_service
 from cds_service.protocol import HookRequest, HookResponse, parse_request
@@ -35,11 +35,7 @@ async def read_json(request: Request) -> Any:
         and not media.endswith("+json")
     ):
         raise UnsupportedMediaType(f"content type '{media[:64]}' is not JSON")
-    body = await request.body()
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise BadRequest("the request body is not valid JSON") from None
+    return decode_json(await request.body())
 
 
 _BODY_DOC: dict[str, Any] = {
