@@ -31,12 +31,15 @@ def codings(concept: Any) -> Iterator[tuple[str | None, str | None, str | None]]
 
 
 def concept_texts(concept: Any) -> list[str]:
-    """The human-readable strings of a CodeableConcept: text and coding displays."""
+    """The human-readable strings of a CodeableConcept: text and coding displays.
+
+    Whitespace runs (tabs, line breaks, non-breaking spaces) become one space.
+    """
     if not isinstance(concept, dict):
         return []
     texts = [t for t in [first_str(concept.get("text"))] if t]
     texts.extend(display for _, _, display in codings(concept) if display)
-    return texts
+    return [" ".join(t.split()) for t in texts]
 
 
 def match_concept(

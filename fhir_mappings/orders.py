@@ -122,8 +122,8 @@ def _product(concepts: list[Any]) -> str | None:
 def draft_order_of(raw: dict[str, Any], pool: ResourcePool) -> DraftOrder | None:
     """The DraftOrder fact for one draft resource, or None when it is not an order."""
     rtype = raw.get("resourceType")
-    if rtype not in ORDER_TYPES:
-        return None
+    if not isinstance(rtype, str) or rtype not in ORDER_TYPES:
+        return None  # a list or object here is unhashable: check the type first
     resource: Resource = pool.get(raw)
     # Read the repaired JSON when validation succeeded; otherwise read the raw
     # JSON defensively so a damaged order can never hide an MSC product.

@@ -51,9 +51,14 @@ class ValueSet:
         return self.codes.get((system, code.strip()))
 
     def match_text(self, text: str | None) -> TextPattern | None:
-        """The first pattern found in `text` (case-insensitive), if any."""
+        """The first pattern found in `text` (case-insensitive), if any.
+
+        Runs of whitespace (tabs, line breaks, non-breaking spaces) count as one
+        space, so 'cord\tblood' or 'bone marrow\ntransplant' match as written.
+        """
         if not text:
             return None
+        text = " ".join(text.split())
         for pattern in self.patterns:
             if pattern.regex.search(text):
                 return pattern
