@@ -22,6 +22,10 @@ run: install
 test: install
 	$(BIN)/python -m pytest -q
 
+# Generated-input tests with the "fuzz" hypothesis profile: fixed seed, many examples.
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -p no:logging -m fuzz
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
