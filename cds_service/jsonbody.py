@@ -4,8 +4,10 @@
 enough to exhaust Python's recursion limit in the mappings, integers beyond
 Python's digit limit (a ValueError, not a JSONDecodeError), and lone UTF-16
 surrogates (`"\\ud800"`) that cannot be encoded back into a UTF-8 response.
-`decode_json` rejects the first two with BadRequest and replaces lone
-surrogates by U+FFFD, consistently everywhere, so ids and selections still match.
+`decode_json` rejects over-long integers with BadRequest, replaces whatever is
+nested deeper than MAX_DEPTH by null (so the shallow envelope and every real
+resource are still read: a deep junk extension never hides an MSC order), and
+replaces lone surrogates by U+FFFD, consistently, so ids and selections match.
 
 Duplicate keys keep the last value (as JSON.parse, Jackson and most parsers do).
 """
@@ -36,12 +38,10 @@ def _clean(text: str) -> str:
 
 
 def _check(value: Any) -> None:
-    """Bound the nesting depth and clean strings in place, without recursion."""
+    """Prune what is nested too deeply and clean strings, in place, without recursion."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise BadRequest(f"the request body is nested more than {MAX_DEPTH} levels deep")
         if isinstance(node, dict):
             if not all(key.isascii() for key in node):
                 cleaned = {_clean(key): item for key, item in node.items()}
@@ -54,7 +54,10 @@ def _check(value: Any) -> None:
             continue
         for key, item in items:
             if isinstance(item, dict | list):
-                stack.append((item, depth + 1))
+                if depth < MAX_DEPTH:
+                    stack.append((item, depth + 1))
+                else:
+                    node[key] = None  # too deep to be real FHIR: dropped like a null
             elif isinstance(item, str) and not item.isascii():
                 node[key] = _clean(item)
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
-from cds_service.errors import BadRequest
 from cds_service.jsonbody import MAX_DEPTH, decode_json
 from tests import builders as b
 
@@ -53,20 +51,29 @@ def test_deep_nesting_inside_a_resource_is_read(client: TestClient) -> None:
     assert topics(response) == ["mscWarning"]
 
 
-def test_nesting_beyond_the_limit_is_a_clear_400(client: TestClient) -> None:
-    """A body nested past MAX_DEPTH (but within json's own limit) is a 400, not a 500."""
+def test_nesting_beyond_the_limit_is_pruned_and_the_card_sent(client: TestClient) -> None:
+    """A junk element nested 600 deep (once a 500) is dropped; the MSC warning still comes."""
     body = msc_request(note=["@@"])
     raw = json.dumps(body).replace('"@@"', "[" * 600 + "]" * 600).encode()
     response = client.post(URL, content=raw, headers=JSON)
+    assert response.status_code == 200
+    assert topics(response) == ["mscWarning"]
+
+
+def test_body_nested_past_the_parser_limit_is_a_400(client: TestClient) -> None:
+    """A body nested 100,000 deep is a 400 OperationOutcome."""
+    response = client.post(URL, content=b"[" * 100_000 + b"]" * 100_000, headers=JSON)
     assert response.status_code == 400
-    assert "nested more than" in response.json()["issue"][0]["diagnostics"]
+    assert response.json()["resourceType"] == "OperationOutcome"
 
 
-def test_decode_json_bounds_depth_exactly() -> None:
-    """MAX_DEPTH levels decode; one more is refused."""
-    assert decode_json(b"[" * MAX_DEPTH + b"]" * MAX_DEPTH) is not None
-    with pytest.raises(BadRequest):
-        decode_json(b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1))
+def test_decode_json_prunes_below_max_depth() -> None:
+    """MAX_DEPTH levels are kept; anything deeper becomes null."""
+    kept = decode_json(b"[" * MAX_DEPTH + b"]" * MAX_DEPTH)
+    pruned = decode_json(b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1))
+    for _ in range(MAX_DEPTH - 1):
+        kept, pruned = kept[0], pruned[0]
+    assert kept == [] and pruned == [None]
 
 
 def test_decode_json_cleans_surrogates_in_keys_and_lists() -> None:
