@@ -11,6 +11,7 @@ from cards.decision import RuleInput
 from cards.model import Card
 from cards.registry import rules_for
 from fhir_mappings.build import PatientRecord, build_facts
+from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import DraftOrder, PatientFacts
 
 __all__ = ["Evaluation", "evaluate", "judged_orders"]
@@ -41,8 +42,9 @@ def evaluate(
     config: RuleConfig,
     today: date,
     selections: Sequence[str] | None = None,
+    mapping: MappingConfig | None = None,
 ) -> Evaluation:
-    facts, orders, _ = build_facts(record)
+    facts, orders, _ = build_facts(record, today, mapping)
     rule_input = RuleInput(
         hook=hook,
         facts=facts,

@@ -11,14 +11,26 @@ from dataclasses import dataclass
 from cards.content import content
 from cards.decision import Decision, RuleInput
 from cards.model import Card
+from cards.proposals import rxnorm_ingredient
 from cards.render import render_msc_warning
+from cards.render_advice import (
+    render_ahsct_referral,
+    render_data_gaps,
+    render_dmt_escalation,
+    render_ppms_ocrelizumab,
+)
+from cards.rules.ahsct import ahsct_referral
+from cards.rules.escalation import dmt_escalation
+from cards.rules.gaps import data_gaps
 from cards.rules.msc import msc_warning
+from cards.rules.ppms import OCRELIZUMAB, ppms_ocrelizumab
 from fhir_mappings.valuesets import all_value_sets
 
 __all__ = ["HOOKS", "RULES", "RegistryError", "Rule", "check_registry", "rules_for"]
 
 HOOKS = frozenset({"order-select", "order-sign", "patient-view"})
 ORDER_HOOKS = frozenset({"order-select", "order-sign"})
+PATIENT_VIEW = frozenset({"patient-view"})
 
 
 class RegistryError(RuntimeError):
@@ -45,6 +57,10 @@ RULES: tuple[Rule, ...] = (
         render_msc_warning,
         one_per_response=False,
     ),
+    Rule("ahsct-referral", "ahsctReferral", PATIENT_VIEW, ahsct_referral, render_ahsct_referral),
+    Rule("dmt-escalation", "dmtEscalation", HOOKS, dmt_escalation, render_dmt_escalation),
+    Rule("ppms-ocrelizumab", "ppmsOcrelizumab", HOOKS, ppms_ocrelizumab, render_ppms_ocrelizumab),
+    Rule("data-gaps", "dataGaps", PATIENT_VIEW, data_gaps, render_data_gaps),
 )
 
 
@@ -68,7 +84,11 @@ def check_registry(rules: tuple[Rule, ...] = RULES) -> None:
             content(rule.topic)
         except (OSError, ValueError) as exc:
             raise RegistryError(f"rule {rule.name}: card content: {exc}") from exc
+    if rules and rules[0].topic != "mscWarning":
+        raise RegistryError("the mscWarning rule must come first")
     try:
         all_value_sets()
+        for drug in (*content("dmtEscalation")["options"], OCRELIZUMAB):
+            rxnorm_ingredient(drug)
     except (OSError, ValueError) as exc:
         raise RegistryError(f"value sets: {exc}") from exc

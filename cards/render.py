@@ -8,8 +8,16 @@ from typing import Any
 from cards.content import OVERRIDE_SYSTEM, TOPIC_SYSTEM, content
 from cards.decision import Decision
 from cards.model import Action, Card, Coding, Link, Source, Suggestion
+from cards.proposals import Proposal, to_suggestion
 
-__all__ = ["EXPLANATION_KEY", "explanation", "new_uuid", "render_msc_warning", "source_for"]
+__all__ = [
+    "EXPLANATION_KEY",
+    "explanation",
+    "new_uuid",
+    "proposal_suggestion",
+    "render_msc_warning",
+    "source_for",
+]
 
 EXPLANATION_KEY = "ms-cds-explanation"
 
@@ -56,9 +64,26 @@ def links(topic: str) -> list[Link] | None:
     return [Link(**link) for link in content(topic).get("links", [])] or None
 
 
+def proposal_suggestion(proposal: Proposal, label_key: str) -> Suggestion:
+    """A proposal as a suggestion, worded by its topic's content (`label_key`: which label)."""
+    text = content(proposal.topic)
+    name = proposal.ingredient or ""
+    return to_suggestion(
+        proposal,
+        label=text[label_key].format(ingredient=name),
+        description=text["action_description"].format(ingredient=name),
+        text=text.get("resource_text", name),
+        suggestion_id=new_uuid(),
+    )
+
+
 def render_msc_warning(decision: Decision) -> Card:
     text = content(decision.topic)
     assert decision.order_ref is not None  # noqa: S101 (the msc rule always sets it)
+    alternatives = [
+        proposal_suggestion(p, "alternative_label")
+        for p in decision.details.get("alternatives", [])
+    ]
     remove = Suggestion(
         label=text["suggestion_label"],
         uuid=new_uuid(),
@@ -75,7 +100,7 @@ def render_msc_warning(decision: Decision) -> Card:
         indicator="critical",
         detail=detail_for(decision.topic),
         source=source_for(decision.topic),
-        suggestions=[remove, *decision.details.get("alternatives", [])],
+        suggestions=[remove, *alternatives],
         selectionBehavior="any",
         overrideReasons=override_reasons(decision.topic),
         links=links(decision.topic),

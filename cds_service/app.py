@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -12,12 +13,16 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from cards.registry import check_registry
-from cds_service.errors import install_error_handlers
-from cds_service.logs import configure_logging
+from cds_service.auth import client_verification
+from cds_service.errors import ConfigurationError, install_error_handlers
+from cds_service.fhir_client import new_client
+from cds_service.limits import BodyLimitMiddleware
+from cds_service.logs import AccessLogMiddleware, configure_logging
 from cds_service.protocol import HookRequest
-from cds_service.routes import discovery, services
+from cds_service.routes import analytics, discovery, feedback, services
 from cds_service.services import SERVICES
 from cds_service.settings import Settings
+from cds_service.storage import Storage
 
 __all__ = ["OPERATION_OUTCOME_SCHEMA", "create_app"]
 
@@ -31,25 +36,51 @@ def _today() -> date:
 def create_app(settings: Settings | None = None, clock: Callable[[], date] = _today) -> FastAPI:
     settings = settings or Settings()
     check_registry()  # fail fast: broken rules or value sets never serve
+    problems = settings.production_problems()
+    if problems:
+        raise ConfigurationError(*problems)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.dev:
             log.warning("DEVELOPMENT MODE: not for production use")
-        yield
+            if settings.patient_hash_key is None:
+                log.warning("DEVELOPMENT MODE: patient hashes use the fixed development key")
+        await asyncio.to_thread(storage.start)
+        try:
+            # One pooled FHIR client for all requests (keep-alive across hook calls).
+            async with (
+                new_client(settings) as fhir_client,
+                client_verification(app.state, settings),
+            ):
+                app.state.fhir_client = fhir_client
+                yield
+                app.state.fhir_client = None
+        finally:
+            await asyncio.to_thread(storage.close)  # writes the ledger entries still queued
 
     app = FastAPI(title="MS CDS Hooks service", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.clock = clock
+    storage = app.state.storage = Storage(settings)
     install_error_handlers(app)
+    # Last added runs first: access log, then CORS (so that every answer, a 413 too,
+    # carries its headers), then the body limit.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    origins, origin_regex = settings.cors_policy()
     app.add_middleware(
         CORSMiddleware,
-        allow_origins=["*"] if settings.dev else [],
+        allow_origins=origins,
+        allow_origin_regex=origin_regex,
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type"],
+        max_age=600,
     )
+    app.add_middleware(AccessLogMiddleware)
     app.include_router(discovery.router)
     app.include_router(services.router)
+    app.include_router(feedback.router)
+    app.include_router(analytics.router)
     _document_request_body(app)
     configure_logging(settings.effective_log_format, settings.log_level)
     return app
@@ -79,18 +110,38 @@ OPERATION_OUTCOME_SCHEMA: dict[str, Any] = {
     },
 }
 
-# What POST /cds-services/{id} answers besides 200 (see cds_service/errors.py).
-_HOOK_ERRORS = {
-    "400": "Malformed JSON, an invalid envelope or context, or a hook the service does not serve",
-    "404": "No such CDS service",
+# The error answers of each operation (see cds_service/errors.py): OperationOutcomes,
+# except 401, which is bare.
+_ERROR_TEXT = {
+    "400": "Malformed JSON, nested too deeply, or an invalid envelope, context or field",
+    "401": "Client authentication failed (no body)",
+    "404": "No such CDS service (or the endpoint is switched off)",
     "412": "Required prefetch data is missing and cannot be fetched",
-    "413": "The request is too large",
-    "415": "The request body is not JSON",
+    "413": "The request body is too large",
+    "415": "The request body is not UTF-8 JSON",
+    "503": "A dependency (keys, database) is unavailable; retry later",
+}
+_ERRORS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("/cds-services/{service_id}", "post"): ("400", "401", "404", "412", "413", "415", "503"),
+    ("/cds-services/{service_id}/feedback", "post"): ("400", "401", "404", "413", "415", "503"),
+    ("/analytics/cards", "get"): ("400", "401", "404", "503"),
 }
 
 
+def _document_errors(schema: dict[str, Any]) -> None:
+    outcome = {"schema": {"$ref": "#/components/schemas/OperationOutcome"}}
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)  # FastAPI's own; the service answers 400 instead
+            for status in _ERRORS.get((path, method), ()):
+                responses[status] = {"description": _ERROR_TEXT[status]}
+                if status != "401":
+                    responses[status]["content"] = {"application/fhir+json": outcome}
+
+
 def _document_request_body(app: FastAPI) -> None:
-    """Make /openapi.json tell the truth about the hook endpoint.
+    """Make /openapi.json tell the truth about the endpoints.
 
     The route parses its body itself (for precise 400s), so HookRequest is
     registered by hand; errors are OperationOutcomes (never FastAPI's 422).
@@ -108,21 +159,13 @@ def _document_request_body(app: FastAPI) -> None:
         components["OperationOutcome"] = OPERATION_OUTCOME_SCHEMA
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
-        outcome = {"schema": {"$ref": "#/components/schemas/OperationOutcome"}}
-        for path in schema.get("paths", {}).values():
-            for operation in path.values():
-                operation.get("responses", {}).pop("422", None)
+        _document_errors(schema)
         hook = schema["paths"]["/cds-services/{service_id}"]["post"]
         for parameter in hook.get("parameters", []):
             if parameter.get("name") == "service_id":
                 parameter["schema"]["enum"] = sorted(SERVICES)
         body = {"schema": {"$ref": "#/components/schemas/HookRequest"}}
         hook["requestBody"]["content"] = {"application/json": body, "application/fhir+json": body}
-        for status, description in _HOOK_ERRORS.items():
-            hook["responses"][status] = {
-                "description": description,
-                "content": {"application/fhir+json": outcome},
-            }
         app.openapi_schema = schema
         return schema
 

@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 app = typer.Typer(help="MS CDS Hooks service", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema (card ledger, feedback)", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 
 
 @app.command()
@@ -27,9 +29,30 @@ def serve(
     """Serve the CDS Hooks service with uvicorn."""
     import uvicorn
 
+    from cds_service.logs import uvicorn_options
+    from cds_service.settings import Settings
+
     if dev:
         os.environ["CDS_DEV"] = "true"
-    uvicorn.run("cds_service.asgi:app", host=host, port=port, log_level="info")
+    settings = Settings()
+    console = Console(stderr=True)
+    problems = settings.production_problems()
+    if problems:
+        console.print("[bold red]ms-cds refuses to start in production mode:[/bold red]")
+        for problem in problems:
+            console.print(f"  - {problem}")
+        raise typer.Exit(2)
+    if settings.dev:
+        console.print(
+            "[bold red]DEVELOPMENT MODE: client JWT verification is OFF, any caller is "
+            "trusted, patient hashes use a fixed key. Never expose this server.[/bold red]"
+        )
+    uvicorn.run(
+        "cds_service.asgi:app",
+        host=host,
+        port=port,
+        **uvicorn_options(settings.effective_log_format, settings.log_level),
+    )
 
 
 @app.command("evaluate")
@@ -87,6 +110,121 @@ def _print_cards(console: Console, cards: list[dict[str, Any]]) -> None:
             card["summary"],
             suggestions,
         )
+    console.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+) -> None:
+    """Apply the database migrations (CDS_DATABASE_URL; default the SQLite file)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cds_service.settings import Settings
+    from cds_service.storage.engine import make_engine, redacted_url
+    from cds_service.storage.migrate import current_revision, upgrade
+
+    settings = Settings()
+    engine = make_engine(settings.database_url, settings.database_connect_timeout)
+    try:
+        upgrade(engine, revision)
+        typer.echo(f"{redacted_url(settings.database_url)}: at revision {current_revision(engine)}")
+    except SQLAlchemyError as exc:
+        typer.echo(f"migration failed: {type(exc).__name__}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's schema revision and the code's."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cds_service.settings import Settings
+    from cds_service.storage.engine import make_engine, redacted_url
+    from cds_service.storage.migrate import current_revision, head_revision
+
+    settings = Settings()
+    engine = make_engine(settings.database_url, settings.database_connect_timeout)
+    try:
+        current = current_revision(engine)
+    except SQLAlchemyError as exc:
+        typer.echo(f"database unreachable: {type(exc).__name__}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"{redacted_url(settings.database_url)}: {current or 'empty'} (code: {head_revision()})"
+    )
+
+
+@app.command()
+def report(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (as /analytics/cards)")
+    ] = False,
+    since: Annotated[
+        str | None, typer.Option(help="Only cards issued and feedback received since (ISO 8601)")
+    ] = None,
+) -> None:
+    """Card override analytics per topic: issued, feedback, accepted, overridden, reasons."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cds_service.settings import Settings
+    from cds_service.storage.engine import make_engine
+    from cds_service.storage.report import card_report, parse_since
+
+    try:
+        since_at = parse_since(since) if since else None
+    except ValueError:
+        raise typer.BadParameter(
+            "must be an ISO 8601 date or date-time", param_hint="--since"
+        ) from None
+    settings = Settings()
+    engine = make_engine(settings.database_url, settings.database_connect_timeout)
+    try:
+        figures = card_report(engine, since_at)
+    except SQLAlchemyError as exc:
+        typer.echo(f"database unavailable: {type(exc).__name__}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(figures, indent=2))
+        return
+    _print_report(Console(), figures)
+
+
+def _reasons_text(reasons: list[dict[str, Any]]) -> str:
+    return "\n".join(f"{r['display'] or r['code']}: {r['count']}" for r in reasons)
+
+
+def _print_report(console: Console, figures: dict[str, Any]) -> None:
+    title = "Card feedback per topic" + (f" since {figures['since']}" if figures["since"] else "")
+    table = Table(title=title, show_lines=True)
+    table.add_column("topic", no_wrap=True)
+    for column in ("issued", "feedback", "accepted", "overridden", "comments"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("override reasons")
+    rows = [(t["topic"], t) for t in figures["topics"]]
+    unknown = figures["unknownCards"]
+    if unknown["feedbackReceived"]:
+        rows.append(("(unknown card)", {**unknown, "cardsIssued": None}))
+    for name, entry in rows:
+        issued = entry["cardsIssued"]
+        table.add_row(
+            name,
+            "-" if issued is None else str(issued),
+            str(entry["feedbackReceived"]),
+            str(entry["accepted"]),
+            str(entry["overridden"]),
+            str(entry["comments"]),
+            _reasons_text(entry["overrideReasons"]),
+        )
+    if not rows:
+        console.print("No cards issued and no feedback received.")
+        return
     console.print(table)
 
 

@@ -5,9 +5,11 @@
      ├── Unauthorized             401  bare body, per the spec's best practice
      ├── NotFound                 404  not-found (unknown service or route)
      ├── PrefetchUnavailable      412  incomplete (required data could not be had)
+     │    └── ServerRefused       412  security (fhir_guard: fhirServer refused, nothing sent)
      ├── PayloadTooLarge          413  too-costly
      ├── UnsupportedMediaType     415  not-supported
-     └── ServiceUnavailable       503  transient (e.g. the database is down)
+     ├── ServiceUnavailable       503  transient (e.g. the database is down)
+     └── ConfigurationError            never an HTTP response: refuses start-up
 
 Every error body is a FHIR OperationOutcome. Messages name fields and reasons,
 never values (values can be PHI).
@@ -26,12 +28,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 __all__ = [
     "BadRequest",
     "CDSError",
+    "ConfigurationError",
     "NotFound",
     "PayloadTooLarge",
     "PrefetchUnavailable",
     "ServiceUnavailable",
     "Unauthorized",
     "UnsupportedMediaType",
+    "error_response",
     "install_error_handlers",
     "operation_outcome",
 ]
@@ -78,6 +82,10 @@ class ServiceUnavailable(CDSError):
     status, issue_code = 503, "transient"
 
 
+class ConfigurationError(CDSError):
+    """The settings are unsafe or incomplete: the service refuses to start."""
+
+
 def operation_outcome(
     code: str, diagnostics: list[str], expressions: list[str] | None = None
 ) -> dict[str, Any]:
@@ -105,12 +113,17 @@ def _outcome_response(
     )
 
 
-async def _cds_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, CDSError)  # noqa: S101 (registered for CDSError only)
+def error_response(exc: CDSError) -> Response:
+    """The HTTP response for a CDSError (also used by ASGI middleware, outside the handlers)."""
     if isinstance(exc, Unauthorized):
         return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
     headers = {"Retry-After": "5"} if isinstance(exc, ServiceUnavailable) else None
     return _outcome_response(exc.status, exc.issue_code, exc.diagnostics, exc.expressions, headers)
+
+
+async def _cds_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, CDSError)  # noqa: S101 (registered for CDSError only)
+    return error_response(exc)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

@@ -1,29 +1,18 @@
-"""Decode a request body into JSON the rest of the service can always handle.
+"""Make decoded JSON safe to carry through the service and back out.
 
-`json.loads` alone accepts inputs that later break the service: nesting deep
-enough to exhaust Python's recursion limit in the mappings, integers beyond
-Python's digit limit (a ValueError, not a JSONDecodeError), and lone UTF-16
-surrogates (`"\\ud800"`) that cannot be encoded back into a UTF-8 response.
-`decode_json` rejects over-long integers with BadRequest, replaces whatever is
-nested deeper than MAX_DEPTH by null (so the shallow envelope and every real
-resource are still read: a deep junk extension never hides an MSC order), and
-replaces lone surrogates by U+FFFD, consistently, so ids and selections match.
-
-Duplicate keys keep the last value (as JSON.parse, Jackson and most parsers do).
+`json.loads` turns a `"\\ud800"` escape into a lone UTF-16 surrogate: valid JSON
+text, but not encodable as UTF-8, so an id carrying one made the response
+(`MedicationRequest/<id>` in a card) fail to encode: a 500. `clean_json`
+replaces every lone surrogate by U+FFFD, in keys and values, in place and
+without recursion; the replacement is the same everywhere, so ids and
+selections still match. Used for request bodies and fetched FHIR data alike.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from cds_service.errors import BadRequest
-
-__all__ = ["MAX_DEPTH", "decode_json"]
-
-# Deep enough for any real FHIR resource (100-level nesting included), shallow
-# enough that recursive code (deepcopy, validation) stays far from the limit.
-MAX_DEPTH = 256
+__all__ = ["clean_json"]
 
 _SURROGATES = {code: "\ufffd" for code in range(0xD800, 0xE000)}
 
@@ -37,11 +26,13 @@ def _clean(text: str) -> str:
     return text
 
 
-def _check(value: Any) -> None:
-    """Prune what is nested too deeply and clean strings, in place, without recursion."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
+def clean_json(value: Any) -> Any:
+    """`value` (decoded JSON) with lone surrogates replaced; containers are cleaned in place."""
+    if isinstance(value, str):
+        return _clean(value)
+    stack: list[Any] = [value]
     while stack:
-        node, depth = stack.pop()
+        node = stack.pop()
         if isinstance(node, dict):
             if not all(key.isascii() for key in node):
                 cleaned = {_clean(key): item for key, item in node.items()}
@@ -54,22 +45,7 @@ def _check(value: Any) -> None:
             continue
         for key, item in items:
             if isinstance(item, dict | list):
-                if depth < MAX_DEPTH:
-                    stack.append((item, depth + 1))
-                else:
-                    node[key] = None  # too deep to be real FHIR: dropped like a null
+                stack.append(item)
             elif isinstance(item, str) and not item.isascii():
                 node[key] = _clean(item)
-
-
-def decode_json(body: bytes) -> Any:
-    """The decoded body, or BadRequest (never another exception) when it is unusable."""
-    try:
-        value = json.loads(body)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        # ValueError covers JSONDecodeError and integers over Python's digit limit.
-        raise BadRequest("the request body is not valid JSON") from None
-    if isinstance(value, str):
-        value = _clean(value)
-    _check(value)
     return value

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import httpx
+
 from cards.engine import Evaluation, evaluate
 from cards.model import dump
 from cds_service.errors import BadRequest
@@ -17,8 +19,14 @@ __all__ = ["run_service"]
 
 
 async def run_service(
-    service: ServiceDefinition, request: HookRequest, settings: Settings, today: date
+    service: ServiceDefinition,
+    request: HookRequest,
+    settings: Settings,
+    today: date,
+    fhir_client: httpx.AsyncClient | None = None,
 ) -> tuple[dict[str, Any], Evaluation]:
+    """The response body and evaluation. `fhir_client`: the shared pool for fetching
+    missing prefetch (the app's, from its lifespan); None makes a short-lived one."""
     if request.hook != service.hook:
         raise BadRequest(
             f"hook '{request.hook[:64]}' does not match service '{service.id}', "
@@ -32,6 +40,8 @@ async def run_service(
         service,
         context.patientId,
         draft_orders.model_dump() if draft_orders is not None else None,
+        settings,
+        fhir_client,
     )
     result = evaluate(
         service.hook,
@@ -39,5 +49,6 @@ async def run_service(
         settings.rule_config(),
         today,
         selections=getattr(context, "selections", None),
+        mapping=settings.mapping_config(),
     )
     return {"cards": [dump(card) for card in result.cards]}, result

@@ -1,15 +1,39 @@
-"""Condition -> MS diagnoses (course, activity), excluding CIS, RIS and inactive ones."""
+"""Condition -> MS diagnoses (course, activity), disease onset and relapses.
+
+CIS, RIS, refuted and entered-in-error Conditions are never MS; a diagnosis
+counts only while active, but onset and relapses read inactive ones too (an old
+RRMS Condition resolved when SPMS was recorded still dates the onset).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
-from fhir_mappings.coding import codings, concept_texts
-from fhir_mappings.facts import Diagnosis, MsCourse
+from fhir_mappings.coding import codings, concept_texts, match_concept
+from fhir_mappings.dates import add_months, parse_span
+from fhir_mappings.facts import (
+    DateSpan,
+    Diagnosis,
+    DiseaseCourse,
+    DiseaseOnset,
+    MsCourse,
+    OnsetBasis,
+    Relapse,
+)
 from fhir_mappings.resources import ResourcePool
 from fhir_mappings.valuesets import Code, load
 
-__all__ = ["classify_concept", "is_ms_concept", "ms_diagnoses", "ms_diagnosis_of"]
+__all__ = [
+    "classify_concept",
+    "disease_course",
+    "disease_onset",
+    "is_ms_concept",
+    "ms_diagnoses",
+    "ms_diagnosis_of",
+    "relapses",
+]
 
 _INACTIVE_CLINICAL = {"inactive", "resolved"}
 _EXCLUDED_VERIFICATION = {"refuted", "entered-in-error"}
@@ -85,3 +109,118 @@ def ms_diagnosis_of(pool: ResourcePool, raw: dict[str, Any]) -> Diagnosis | None
 
 def ms_diagnoses(pool: ResourcePool) -> list[Diagnosis]:
     return [d for raw in pool.of_type("Condition") if (d := ms_diagnosis_of(pool, raw))]
+
+
+# --- course, onset and relapses ------------------------------------------------
+
+_COURSE_RANK = (
+    MsCourse.PRIMARY_PROGRESSIVE,
+    MsCourse.SECONDARY_PROGRESSIVE,
+    MsCourse.PROGRESSIVE_RELAPSING,
+    MsCourse.PROGRESSIVE_UNSPECIFIED,
+    MsCourse.RELAPSING_REMITTING,
+    MsCourse.UNSPECIFIED,
+)
+
+
+def disease_course(diagnoses: Sequence[Diagnosis]) -> DiseaseCourse | None:
+    """The most advanced course among current MS diagnoses (relapse records state none)."""
+    if not diagnoses:
+        return None
+    staged = [d for d in diagnoses if not d.relapse] or list(diagnoses)
+    recorded = {d.course for d in staged}
+    course = next(c for c in _COURSE_RANK if c in recorded)
+    chosen = [d for d in staged if d.course is course]
+    activities = [d.activity for d in chosen if d.activity]
+    activity = "active" if "active" in activities else (activities[0] if activities else None)
+    return DiseaseCourse(
+        course=course,
+        activity=activity,
+        sources=tuple(d.source for d in chosen),
+        also_recorded=tuple(c for c in _COURSE_RANK if c in recorded and c is not course),
+    )
+
+
+def _usable(data: dict[str, Any]) -> bool:
+    return _status_code(data.get("verificationStatus")) not in _EXCLUDED_VERIFICATION
+
+
+def _onset_age_span(value: Any, birth: DateSpan | None) -> DateSpan | None:
+    """onsetAge (an Age quantity in years or months) -> the span of onset days."""
+    if birth is None or not isinstance(value, dict):
+        return None
+    amount = value.get("value")
+    unit = str(value.get("code") or value.get("unit") or "a").lower()
+    if not isinstance(amount, int | float) or isinstance(amount, bool) or amount < 0:
+        return None
+    if unit in {"a", "yr", "yrs", "year", "years"}:
+        months, width = int(amount * 12), (12 if float(amount).is_integer() else 1)
+    elif unit in {"mo", "month", "months"}:
+        months, width = int(amount), 1
+    else:
+        return None
+    earliest = add_months(birth.earliest, months)
+    latest = add_months(birth.latest, months + width) - timedelta(days=1)
+    return DateSpan(earliest=earliest, latest=latest, text=f"age {amount:g} {unit}")
+
+
+def _onset_span(data: dict[str, Any], birth: DateSpan | None) -> DateSpan | None:
+    span = parse_span(data.get("onsetDateTime"))
+    period = data.get("onsetPeriod")
+    if span is None and isinstance(period, dict):
+        span = parse_span(period.get("start"))
+    return span or _onset_age_span(data.get("onsetAge"), birth)
+
+
+def disease_onset(pool: ResourcePool, birth: DateSpan | None) -> DiseaseOnset | None:
+    """Earliest onset of any MS Condition (inactive ones too), else earliest recordedDate."""
+    onsets: list[tuple[DateSpan, str]] = []
+    recorded: list[tuple[DateSpan, str]] = []
+    for raw in pool.of_type("Condition"):
+        found = classify_concept(raw.get("code"))
+        if found is None or found[3]:
+            continue  # not MS, or a relapse record (its onset is the relapse's)
+        resource = pool.get(raw)
+        if classify_concept(resource.data.get("code")) is None or not _usable(resource.data):
+            continue
+        span = _onset_span(resource.data, birth)
+        if span is not None:
+            onsets.append((span, resource.ref))
+        rec = parse_span(resource.data.get("recordedDate"))
+        if rec is not None:
+            recorded.append((rec, resource.ref))
+    for candidates, basis in ((onsets, OnsetBasis.ONSET), (recorded, OnsetBasis.RECORDED_DATE)):
+        if candidates:
+            span, ref = min(candidates, key=lambda c: (c[0].earliest, c[0].latest))
+            return DiseaseOnset(span=span, basis=basis, source=ref)
+    return None
+
+
+def _is_relapse(concept: Any) -> str | None:
+    found = match_concept(concept, load("ms_relapse"), use_text=False)
+    if isinstance(found, Code):
+        return f"{found.system}|{found.code}"
+    not_ms = load("not_ms")
+    for text in concept_texts(concept):
+        if not_ms.match_text(text):
+            return None
+    for text in concept_texts(concept):
+        pattern = load("ms_relapse").match_text(text)
+        if pattern is not None:
+            return "text"
+    return None
+
+
+def relapses(pool: ResourcePool) -> list[Relapse]:
+    """MS relapses recorded as Conditions (resolved ones included: they happened)."""
+    found: list[Relapse] = []
+    for raw in pool.of_type("Condition"):
+        if _is_relapse(raw.get("code")) is None:
+            continue
+        resource = pool.get(raw)
+        matched_by = _is_relapse(resource.data.get("code"))
+        if matched_by is None or not _usable(resource.data):
+            continue
+        when = _onset_span(resource.data, None) or parse_span(resource.data.get("recordedDate"))
+        found.append(Relapse(on=when, matched_by=matched_by, source=resource.ref))
+    return found

@@ -3,7 +3,8 @@
 An order is read from MedicationRequest (medicationCodeableConcept, or
 medicationReference to a contained `#id` Medication or one elsewhere in the
 request) or ServiceRequest (code). Haematopoietic stem cell (AHSCT) wording or
-codes always win over MSC wording: an AHSCT order is never called MSC.
+codes always win over MSC wording: an AHSCT order is never called MSC. An order
+that is neither is a DMT order when it names an MS disease-modifying therapy.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from typing import Any
 
 from fhir_mappings.coding import codings, concept_texts, first_str, match_concept, reference_of
 from fhir_mappings.conditions import classify_concept
+from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import DraftOrder, OrderKind, OrderReason
+from fhir_mappings.medications import DmtMatch, dmt_of, medication_concepts, resolve_reference
 from fhir_mappings.resources import Resource, ResourcePool
 from fhir_mappings.valuesets import Code, TextPattern, load
 
@@ -22,45 +25,11 @@ ORDER_TYPES = frozenset({"MedicationRequest", "ServiceRequest"})
 _DEAD_STATUSES = {"entered-in-error", "cancelled", "revoked", "completed", "stopped"}
 
 
-def _contained(resource: dict[str, Any], local_ref: str) -> dict[str, Any] | None:
-    contained = resource.get("contained")
-    if not isinstance(contained, list):
-        return None
-    wanted = local_ref.removeprefix("#")
-    for item in contained:
-        if isinstance(item, dict) and item.get("id") == wanted:
-            return item
-    return None
-
-
-def _resolve(
-    resource: dict[str, Any], reference: str | None, pool: ResourcePool
-) -> dict[str, Any] | None:
-    if not reference:
-        return None
-    if reference.startswith("#"):
-        return _contained(resource, reference)
-    return pool.find(reference)
-
-
-def _medication_concepts(medication: dict[str, Any]) -> list[Any]:
-    concepts = [medication.get("code")]
-    ingredients = medication.get("ingredient")
-    if isinstance(ingredients, list):
-        concepts += [i.get("itemCodeableConcept") for i in ingredients if isinstance(i, dict)]
-    return concepts
-
-
 def order_concepts(resource: dict[str, Any], pool: ResourcePool) -> list[Any]:
     """Every CodeableConcept that says what an order is for (product or service)."""
-    rtype = resource.get("resourceType")
-    if rtype == "ServiceRequest":
+    if resource.get("resourceType") == "ServiceRequest":
         return [resource.get("code")]
-    concepts = [resource.get("medicationCodeableConcept")]
-    medication = _resolve(resource, reference_of(resource.get("medicationReference")), pool)
-    if medication is not None:
-        concepts += _medication_concepts(medication)
-    return concepts
+    return medication_concepts(resource, pool)
 
 
 def _describe(found: Code | TextPattern) -> str:
@@ -69,17 +38,23 @@ def _describe(found: Code | TextPattern) -> str:
     return f"text /{found.regex.pattern}/"
 
 
-def _kind(concepts: list[Any]) -> tuple[OrderKind, str | None]:
+def _kind(
+    concepts: list[Any], config: MappingConfig
+) -> tuple[OrderKind, str | None, DmtMatch | None]:
+    """HSCT beats MSC beats DMT: an AHSCT order is never MSC, and neither is ever a DMT."""
     hsct, msc = load("hsct"), load("msc_orders")
     for concept in concepts:
         found = match_concept(concept, hsct)
         if found is not None:
-            return OrderKind.HSCT, _describe(found)
+            return OrderKind.HSCT, _describe(found), None
     for concept in concepts:
         found = match_concept(concept, msc)
         if found is not None:
-            return OrderKind.MSC, _describe(found)
-    return OrderKind.OTHER, None
+            return OrderKind.MSC, _describe(found), None
+    dmt = dmt_of(concepts, config)
+    if dmt is not None:
+        return OrderKind.DMT, dmt[2], dmt
+    return OrderKind.OTHER, None, None
 
 
 def _reason(resource: dict[str, Any], pool: ResourcePool) -> tuple[OrderReason, list[str]]:
@@ -96,7 +71,7 @@ def _reason(resource: dict[str, Any], pool: ResourcePool) -> tuple[OrderReason, 
     refs = resource.get("reasonReference")
     for ref in refs if isinstance(refs, list) else []:
         reference = reference_of(ref)
-        target = _resolve(resource, reference, pool)
+        target = resolve_reference(resource, reference, pool)
         if target is not None:
             concepts.append(target.get("code"))
             if reference and not reference.startswith("#"):
@@ -119,7 +94,9 @@ def _product(concepts: list[Any]) -> str | None:
     return None
 
 
-def draft_order_of(raw: dict[str, Any], pool: ResourcePool) -> DraftOrder | None:
+def draft_order_of(
+    raw: dict[str, Any], pool: ResourcePool, config: MappingConfig | None = None
+) -> DraftOrder | None:
     """The DraftOrder fact for one draft resource, or None when it is not an order."""
     rtype = raw.get("resourceType")
     if not isinstance(rtype, str) or rtype not in ORDER_TYPES:
@@ -132,7 +109,7 @@ def draft_order_of(raw: dict[str, Any], pool: ResourcePool) -> DraftOrder | None
     if status and status.lower() in _DEAD_STATUSES:
         return None
     concepts = order_concepts(data, pool)
-    kind, matched_by = _kind(concepts)
+    kind, matched_by, dmt = _kind(concepts, config or MappingConfig())
     reason, reason_sources = _reason(data, pool)
     return DraftOrder(
         ref=resource.ref,
@@ -143,4 +120,6 @@ def draft_order_of(raw: dict[str, Any], pool: ResourcePool) -> DraftOrder | None
         reason=reason,
         sources=(resource.ref, *reason_sources),
         validated=resource.validated,
+        dmt_ingredient=dmt[0] if dmt else None,
+        dmt_efficacy=dmt[1] if dmt else None,
     )

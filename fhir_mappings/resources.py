@@ -181,6 +181,7 @@ class ResourcePool:
     _by_type: dict[str, list[dict[str, Any]]] = field(default_factory=dict, init=False)
     _by_ref: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict, init=False)
     _validated: dict[int, Resource] = field(default_factory=dict, init=False)
+    _drafts: set[int] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
         for item in self.raw:
@@ -194,6 +195,14 @@ class ResourcePool:
     def of_type(self, resource_type: str) -> list[dict[str, Any]]:
         """Raw resources of one type (unvalidated: filter cheaply, then `get`)."""
         return self._by_type.get(resource_type, [])
+
+    def mark_drafts(self, drafts: list[dict[str, Any]]) -> None:
+        """Name the resources that are orders being written, not the patient's record."""
+        self._drafts.update(id(d) for d in drafts)
+
+    def record(self, resource_type: str) -> list[dict[str, Any]]:
+        """Raw resources of one type from the patient's record (draft orders left out)."""
+        return [r for r in self.of_type(resource_type) if id(r) not in self._drafts]
 
     def get(self, raw: dict[str, Any]) -> Resource:
         """The validated (or repaired) form of one raw resource, computed once."""

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import os
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,6 +44,95 @@ def app_factory() -> Callable[..., FastAPI]:
 def client(app_factory: Callable[..., FastAPI]) -> Iterator[TestClient]:
     with TestClient(app_factory()) as test_client:
         yield test_client
+
+
+# --- databases (card ledger, feedback) ----------------------------------------------
+
+PG_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test writes ./ms-cds.sqlite3 or a database named in the developer's environment."""
+    path = tmp_path_factory.mktemp("db") / "session.sqlite3"
+    previous = os.environ.get("CDS_DATABASE_URL")
+    os.environ["CDS_DATABASE_URL"] = f"sqlite:///{path}"
+    yield
+    if previous is None:
+        os.environ.pop("CDS_DATABASE_URL", None)
+    else:
+        os.environ["CDS_DATABASE_URL"] = previous
+
+
+@functools.cache
+def postgres_url() -> str | None:
+    """The test PostgreSQL (CDS_TEST_DATABASE_URL or the local one), if it answers."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cds_service.storage.engine import database_url
+
+    url = database_url(os.environ.get("CDS_TEST_DATABASE_URL", PG_DEFAULT_URL))
+    engine = create_engine(url, connect_args={"connect_timeout": 2})
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
+    return url
+
+
+NO_POSTGRES = "no PostgreSQL answers at CDS_TEST_DATABASE_URL or 127.0.0.1:5432/test"
+DATABASES = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param(
+        "postgres",
+        id="postgres",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(postgres_url() is None, reason=NO_POSTGRES),
+        ],
+    ),
+]
+
+
+@contextlib.contextmanager
+def fresh_database(kind: str, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database: a new SQLite file, or a new PostgreSQL schema."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cds.sqlite3'}"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = postgres_url()
+    assert base is not None
+    schema = f"cds_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=DATABASES)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database, once on SQLite and once on PostgreSQL (when reachable)."""
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """An empty SQLite database (for tests whose behaviour does not depend on the backend)."""
+    return f"sqlite:///{tmp_path / 'cds.sqlite3'}"
 
 
 @pytest.fixture(scope="session")

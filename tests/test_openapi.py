@@ -46,8 +46,9 @@ def test_document_describes_the_hook_endpoint() -> None:
         assert ref == "#/components/schemas/HookRequest"
     ok = hook["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     assert ok == "#/components/schemas/HookResponse"
-    assert set(hook["responses"]) == {"200", "400", "404", "412", "413", "415"}
-    for status in ("400", "404", "412", "413", "415"):
+    assert set(hook["responses"]) == {"200", "400", "401", "404", "412", "413", "415", "503"}
+    assert "content" not in hook["responses"]["401"]  # bare, per CDS Hooks
+    for status in ("400", "404", "412", "413", "415", "503"):
         content = hook["responses"][status]["content"]["application/fhir+json"]
         assert content["schema"]["$ref"] == "#/components/schemas/OperationOutcome"
     schemas = document["components"]["schemas"]

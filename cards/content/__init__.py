@@ -28,6 +28,7 @@ def content(topic: str) -> dict[str, Any]:
         raise ContentError(f"card content {topic}: missing {', '.join(missing)}")
     if data["topic"] != topic or not topic.isalnum() or len(topic) > 100:
         raise ContentError(f"card content {topic}: topic code must be alphanumeric, <= 100")
-    if len(data["summary"]) >= 140:
-        raise ContentError(f"card content {topic}: summary must be under 140 characters")
+    for key in (k for k in data if k.startswith("summary")):
+        if not isinstance(data[key], str) or len(data[key]) >= 140:
+            raise ContentError(f"card content {topic}: {key} must be text under 140 characters")
     return data

@@ -4,11 +4,20 @@ Fires once per judged MSC order when the order's stated reason is MS, or when it
 states no reason and the patient has a current MS diagnosis. An order whose
 stated reason is something else (e.g. GVHD, where remestemcel-L is approved) is
 left alone. HSCT orders never reach here: the mapping classifies them apart.
+
+The card also offers "the proven alternative": an AHSCT referral when every
+AHSCT criterion is met; the high-efficacy DMT options when escalation applies;
+ocrelizumab for PPMS not on it.
 """
 
 from __future__ import annotations
 
 from cards.decision import Decision, RuleInput
+from cards.proposals import Proposal, medication
+from cards.rules.ahsct import ahsct_criteria, all_met, criteria_sources, referral_proposal
+from cards.rules.escalation import escalation_case, options
+from cards.rules.ppms import OCRELIZUMAB, ppms_untreated
+from cards.rules.ppms import TOPIC as PPMS_TOPIC
 from fhir_mappings.facts import OrderKind, OrderReason
 
 __all__ = ["TOPIC", "msc_warning"]
@@ -16,9 +25,34 @@ __all__ = ["TOPIC", "msc_warning"]
 TOPIC = "mscWarning"
 
 
+def alternatives(rule_input: RuleInput) -> tuple[list[Proposal], list[str], list[str]]:
+    """The evidence-based alternatives that apply to this patient, why, and from where."""
+    facts, config, today = rule_input.facts, rule_input.config, rule_input.today
+    proposals: list[Proposal] = []
+    why: list[str] = []
+    sources: list[str] = []
+    criteria = ahsct_criteria(facts, config, today)
+    if all_met(criteria):
+        proposals.append(referral_proposal(facts))
+        why.append("AHSCT criteria met")
+        sources += criteria_sources(criteria)
+    case = escalation_case(facts, config, today)
+    if case is not None:
+        proposals += options(facts)
+        why.append("DMT escalation applies")
+        sources += case.sources
+    if ppms_untreated(facts):
+        proposals.append(
+            medication(PPMS_TOPIC, OCRELIZUMAB, facts.patient_ref, facts.ms_condition_ref)
+        )
+        why.append("PPMS not on ocrelizumab")
+    return proposals, why, sources
+
+
 def msc_warning(rule_input: RuleInput) -> list[Decision]:
     facts = rule_input.facts
     decisions = []
+    found: tuple[list[Proposal], list[str], list[str]] | None = None
     for order in rule_input.orders:
         if order.kind is not OrderKind.MSC:
             continue
@@ -27,12 +61,15 @@ def msc_warning(rule_input: RuleInput) -> list[Decision]:
         if order.reason is OrderReason.NONE and not facts.has_ms:
             continue
         diagnosis_sources = tuple(d.source for d in facts.ms_diagnoses)
+        found = found or alternatives(rule_input)
+        proposals, why, alternative_sources = found
+        extra = {"alternatives": why} if why else {}
         decisions.append(
             Decision(
                 topic=TOPIC,
                 indicator="critical",
                 order_ref=order.ref,
-                sources=(*order.sources, *diagnosis_sources),
+                sources=(*order.sources, *diagnosis_sources, *alternative_sources),
                 explanation={
                     "order": order.ref,
                     "orderMatchedBy": order.matched_by,
@@ -40,7 +77,9 @@ def msc_warning(rule_input: RuleInput) -> list[Decision]:
                     if order.reason is OrderReason.MS
                     else "current MS diagnosis",
                     "msDiagnoses": [d.matched_by for d in facts.ms_diagnoses],
+                    **extra,
                 },
+                details={"alternatives": proposals},
             )
         )
     return decisions

@@ -10,13 +10,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from cds_service.errors import NotFound, UnsupportedMediaType
-from cds_service.jsonbody import decode_json
+from cds_service.auth import ClientIdentity, require_client
+from cds_service.errors import CDSError, NotFound
+from cds_service.limits import read_json
 from cds_service.logs import request_log
 from cds_service.pipeline import run_service
+from cds_service.privacy import patient_hash
 from cds_service.protocol import HookRequest, HookResponse, parse_request
 from cds_service.services import SERVICES
 from cds_service.settings import Settings, get_settings
+from cds_service.storage import Storage
 
 router = APIRouter()
 
@@ -24,18 +27,6 @@ router = APIRouter()
 def get_today(request: Request) -> date:
     clock: Callable[[], date] = request.app.state.clock
     return clock()
-
-
-async def read_json(request: Request) -> Any:
-    content_type = request.headers.get("content-type", "")
-    media = content_type.split(";")[0].strip().lower()
-    if (
-        media
-        and media not in ("application/json", "application/fhir+json")
-        and not media.endswith("+json")
-    ):
-        raise UnsupportedMediaType(f"content type '{media[:64]}' is not JSON")
-    return decode_json(await request.body())
 
 
 _BODY_DOC: dict[str, Any] = {
@@ -58,19 +49,54 @@ async def call_service(
     request: Request,
     settings: Annotated[Settings, Depends(get_settings)],
     today: Annotated[date, Depends(get_today)],
+    client: Annotated[ClientIdentity | None, Depends(require_client)],
 ) -> JSONResponse:
     started = time.perf_counter()
     service = SERVICES.get(service_id)
     if service is None:
         raise NotFound(f"no CDS service '{service_id[:64]}'")
-    hook_request: HookRequest = parse_request(await read_json(request))
-    body, result = await run_service(service, hook_request, settings, today)
-    request_log(
-        service=service.id,
-        hook_instance=hook_request.hookInstance,
-        status=200,
-        started=started,
+    hook_request: HookRequest | None = None
+    fhir_client = getattr(request.app.state, "fhir_client", None)
+    try:
+        hook_request = parse_request(await read_json(request, settings.max_json_depth))
+        body, result = await run_service(service, hook_request, settings, today, fhir_client)
+    except CDSError as exc:
+        _log_call(service.id, hook_request, exc.status, started, settings)
+        raise
+    storage: Storage = request.app.state.storage
+    storage.record_cards(
+        service.id, hook_request.hookInstance, hook_request.context.get("patientId"), result.cards
+    )
+    _log_call(
+        service.id,
+        hook_request,
+        200,
+        started,
+        settings,
         cards=[c.topic for c in result.cards],
         skipped=len(result.facts.parse_notes),
     )
     return JSONResponse(body)
+
+
+def _log_call(
+    service: str,
+    hook_request: HookRequest | None,
+    status: int,
+    started: float,
+    settings: Settings,
+    **fields: Any,
+) -> None:
+    patient_id = hook_request.context.get("patientId") if hook_request is not None else None
+    request_log(
+        service=service,
+        hook_instance=hook_request.hookInstance if hook_request is not None else None,
+        status=status,
+        started=started,
+        patient=(
+            patient_hash(patient_id, settings.patient_hash_secret())
+            if isinstance(patient_id, str) and patient_id
+            else None
+        ),
+        **fields,
+    )

@@ -1,0 +1,93 @@
+"""POST /cds-services/{id}/feedback: card outcomes, answered 200 only once committed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.exc import SQLAlchemyError
+
+from cds_service.auth import require_client
+from cds_service.errors import NotFound, ServiceUnavailable
+from cds_service.feedback import parse_feedback
+from cds_service.limits import read_json
+from cds_service.services import SERVICES
+from cds_service.settings import Settings, get_settings
+from cds_service.storage import Storage
+from cds_service.storage.feedback_store import save_feedback
+
+log = logging.getLogger("ms_cds.feedback")
+
+# Client authentication: the same client JWT check as the service route (bare 401).
+router = APIRouter(dependencies=[Depends(require_client)])
+
+_BODY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "example": {
+                    "feedback": [
+                        {
+                            "card": "9368d37b-283f-44a0-93ea-547cebab93ed",
+                            "outcome": "overridden",
+                            "overrideReason": {
+                                "reason": {"code": "d7ecf885", "system": "https://example.com"},
+                                "userComment": "A comment entered by the clinician.",
+                            },
+                            "outcomeTimestamp": "2020-12-11T00:00:00Z",
+                        }
+                    ]
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/cds-services/{service_id}/feedback",
+    openapi_extra=_BODY_DOC,
+    summary="Feedback on returned cards (CDS Hooks 2.0)",
+)
+async def post_feedback(
+    service_id: str,
+    request: Request,
+    settings: Annotated[Settings, Depends(get_settings)],
+) -> dict[str, int]:
+    service = SERVICES.get(service_id)
+    if service is None:
+        raise NotFound(f"no CDS service '{service_id[:64]}'")
+    items = parse_feedback(
+        await read_json(request, settings.max_json_depth), settings.feedback_max_items
+    )
+    storage: Storage = request.app.state.storage
+    try:
+        result = await asyncio.to_thread(
+            save_feedback, storage.engine, service.id, items, datetime.now(UTC)
+        )
+    except SQLAlchemyError as exc:
+        log.error(
+            "feedback not stored: database unavailable",
+            extra={"service": service.id, "error_type": type(exc).__name__, "items": len(items)},
+        )
+        raise ServiceUnavailable("feedback could not be stored now; retry later") from None
+    log.info(
+        "feedback stored",
+        extra={
+            "service": service.id,
+            "received": result.received,
+            "stored": result.stored,
+            "duplicates": result.duplicates,
+            "unknown_cards": result.unknown_cards,
+        },
+    )
+    return {
+        "received": result.received,
+        "stored": result.stored,
+        "duplicates": result.duplicates,
+        "unknownCards": result.unknown_cards,
+    }

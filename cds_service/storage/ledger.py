@@ -1,0 +1,182 @@
+"""The card ledger: every returned card, recorded without slowing the response.
+
+`record()` only appends to an in-memory buffer (microseconds, never raises); a writer
+thread drains it in batches, one transaction each. When the database is unreachable the
+batch stays in the buffer and is retried with backoff (0.5 s doubling to 30 s), so a
+short outage loses nothing. Two limits, each logged with a count when hit:
+- the buffer holds at most `ledger_buffer_size` entries: beyond that new entries are
+  dropped (memory must stay bounded during a long outage);
+- at shutdown the writer gets `ledger_shutdown_timeout` seconds to write what is left.
+Inserts skip a card uuid already present, so a retried batch is never written twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from cds_service.storage.schema import card_ledger
+from cds_service.storage.sql import insert_ignore
+
+__all__ = ["CardLedger", "LedgerEntry"]
+
+log = logging.getLogger("ms_cds.ledger")
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    card_uuid: str | None
+    service_id: str
+    topic: str | None
+    hook_instance: str
+    patient_hash: str | None
+    issued_at: datetime
+    knowledge_version: str
+
+
+class CardLedger:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        buffer_size: int = 100_000,
+        batch_size: int = 500,
+        retry_min: float = 0.5,
+        retry_max: float = 30.0,
+    ) -> None:
+        self._engine = engine
+        self._buffer_size = buffer_size
+        self._batch_size = batch_size
+        self._retry_min = retry_min
+        self._retry_max = retry_max
+        self._buffer: deque[LedgerEntry] = deque()
+        self._in_flight = 0
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._abandon = False
+        self._thread: threading.Thread | None = None
+        self._failing = False
+        self.written = 0
+        self.dropped = 0
+
+    # --- producer side (request handlers) -----------------------------------------
+
+    def record(self, entries: Iterable[LedgerEntry]) -> None:
+        """Queue entries for writing. Never blocks on the database, never raises."""
+        with self._cond:
+            for entry in entries:
+                if len(self._buffer) + self._in_flight >= self._buffer_size:
+                    self.dropped += 1
+                    if self.dropped == 1 or self.dropped % 1000 == 0:
+                        log.error(
+                            "card ledger buffer full: entries dropped",
+                            extra={"dropped_total": self.dropped, "limit": self._buffer_size},
+                        )
+                    continue
+                self._buffer.append(entry)
+            self._cond.notify_all()
+
+    @property
+    def pending(self) -> int:
+        """Entries recorded but not yet committed."""
+        with self._cond:
+            return len(self._buffer) + self._in_flight
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="card-ledger", daemon=True)
+            self._thread.start()
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until everything recorded so far is committed; False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: not self._buffer and not self._in_flight, timeout=timeout
+            )
+
+    def close(self, timeout: float) -> int:
+        """Stop the writer after a last flush; returns (and logs) the entries not written."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        else:
+            self._drain_once()  # never started: one synchronous attempt
+        with self._cond:
+            self._abandon = True  # a writer still retrying gives up at its next step
+            self._cond.notify_all()
+            lost = len(self._buffer) + self._in_flight
+        if lost:
+            log.error("card ledger entries not written at shutdown", extra={"lost": lost})
+        return lost
+
+    # --- writer thread -----------------------------------------------------------------
+
+    def _take_batch(self) -> list[LedgerEntry]:
+        batch = [self._buffer.popleft() for _ in range(min(self._batch_size, len(self._buffer)))]
+        self._in_flight = len(batch)
+        return batch
+
+    def _run(self) -> None:
+        delay = self._retry_min
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: bool(self._buffer) or self._stopping)
+                if not self._buffer or self._abandon:
+                    return
+                batch = self._take_batch()
+            if self._write(batch):
+                delay = self._retry_min
+                continue
+            with self._cond:  # wait, then retry until close() gives up
+                if self._abandon:
+                    return
+                self._cond.wait(timeout=delay)
+            delay = min(delay * 2, self._retry_max)
+
+    def _drain_once(self) -> None:
+        while True:
+            with self._cond:
+                if not self._buffer:
+                    return
+                batch = self._take_batch()
+            if not self._write(batch):
+                return
+
+    def _write(self, batch: list[LedgerEntry]) -> bool:
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(
+                    insert_ignore(connection, card_ledger, ["card_uuid"]),
+                    [asdict(entry) for entry in batch],
+                )
+        except SQLAlchemyError as exc:
+            with self._cond:
+                self._buffer.extendleft(reversed(batch))  # back to the front, in order
+                self._in_flight = 0
+                pending = len(self._buffer)
+            if not self._failing:
+                log.warning(
+                    "card ledger write failed; retrying",
+                    extra={"error_type": type(exc).__name__, "pending": pending},
+                )
+            self._failing = True
+            return False
+        with self._cond:
+            self._in_flight = 0
+            self.written += len(batch)
+            self._cond.notify_all()
+        if self._failing:
+            log.info("card ledger write resumed", extra={"written_total": self.written})
+            self._failing = False
+        return True

@@ -1,0 +1,1 @@
+"""Alembic migrations, run programmatically (cds_service.storage.migrate); no alembic.ini."""

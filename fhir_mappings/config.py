@@ -1,0 +1,21 @@
+"""Mapping options: how FHIR data is read into facts. Filled from settings at the edge."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from fhir_mappings.facts import EfficacyClass
+
+__all__ = ["MappingConfig"]
+
+
+class MappingConfig(BaseModel):
+    """`s1p_class`: the efficacy class given to S1P modulators (fingolimod, siponimod,
+    ozanimod, ponesimod). `mri_*_codes`: local Observation codes ("system|code")
+    for MRI lesion counts, which have no standard code."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    s1p_class: EfficacyClass = EfficacyClass.PLATFORM
+    mri_gd_codes: frozenset[str] = frozenset()
+    mri_new_t2_codes: frozenset[str] = frozenset()

@@ -1,0 +1,63 @@
+"""FHIR dates as spans: a partial date ("1981", "1981-06") is every day it could be.
+
+All arithmetic is calendar arithmetic on `datetime.date` (months and years clamp
+the day: 31 Jan + 1 month = 28/29 Feb). Nothing here reads the system clock.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date
+from typing import Any
+
+from fhir_mappings.facts import DateSpan
+
+__all__ = ["add_months", "add_years", "completed_years", "parse_span"]
+
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:T.*)?$")
+
+
+def parse_span(value: Any) -> DateSpan | None:
+    """The span of days a FHIR date/dateTime/instant string can mean, or None."""
+    if not isinstance(value, str):
+        return None
+    match = _DATE.match(value.strip())
+    if match is None:
+        return None
+    year, month, day = (int(g) if g else None for g in match.groups())
+    assert year is not None  # noqa: S101 (the pattern requires a year)
+    try:
+        if month is None:
+            return DateSpan(earliest=date(year, 1, 1), latest=date(year, 12, 31), text=f"{year}")
+        last = calendar.monthrange(year, month)[1]
+        if day is None:
+            return DateSpan(
+                earliest=date(year, month, 1),
+                latest=date(year, month, last),
+                text=f"{year:04d}-{month:02d}",
+            )
+        exact = date(year, month, day)
+    except ValueError:
+        return None
+    return DateSpan(earliest=exact, latest=exact, text=exact.isoformat())
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` moved by whole calendar months (negative goes back), clamping the day."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def add_years(day: date, years: int) -> date:
+    return add_months(day, 12 * years)
+
+
+def completed_years(start: date, end: date) -> int:
+    """Whole years from `start` to `end` (an age on `end` for a birth on `start`)."""
+    years = end.year - start.year
+    if (end.month, end.day) < (start.month, start.day):
+        years -= 1
+    return years
