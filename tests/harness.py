@@ -38,8 +38,8 @@ class _Records(logging.Handler):
 class Harness:
     """A running app (lifespan entered) and a log watcher."""
 
-    def __init__(self) -> None:
-        self.app = create_app(make_settings(), clock=lambda: TODAY)
+    def __init__(self, **settings: Any) -> None:
+        self.app = create_app(make_settings(**settings), clock=lambda: TODAY)
         self.client = TestClient(self.app, raise_server_exceptions=False)
         self.log = _Records()
 

@@ -46,3 +46,11 @@ def test_lone_surrogates_are_replaced_in_keys_and_lists() -> None:
     value = clean_json(json.loads('{"k\\udc00": ["\\ud800x", "caf\\u00e9", {"a": "\\udfff"}]}'))
     assert value == {"k\ufffd": ["\ufffdx", "caf\u00e9", {"a": "\ufffd"}]}
     assert clean_json("\ud800") == "\ufffd"
+
+
+def test_fetched_fhir_data_has_lone_surrogates_replaced() -> None:
+    """A FHIR server's `"\\ud800"` escape (once a 500 when quoted in a card) becomes U+FFFD."""
+    from cds_service.fhir_client import _parse
+
+    data = _parse(b'{"resourceType": "Condition", "id": "c\\ud800"}', "application/fhir+json")
+    assert data["id"] == "c\ufffd"
