@@ -45,7 +45,7 @@ _COMMON: dict[str, Any] = {
     "print_blob": True,
 }
 settings.register_profile("dev", max_examples=40, **_COMMON)
-settings.register_profile("fuzz", max_examples=400, **_COMMON)
+settings.register_profile("fuzz", max_examples=1000, **_COMMON)
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "dev")
 FUZZING = PROFILE == "fuzz"
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from cds_service.jsonbody import clean_json
@@ -54,3 +56,21 @@ def test_fetched_fhir_data_has_lone_surrogates_replaced() -> None:
 
     data = _parse(b'{"resourceType": "Condition", "id": "c\\ud800"}', "application/fhir+json")
     assert data["id"] == "c\ufffd"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"hook": 1' + b"0" * 5000 + b"}", b'{"hook": "\xff"}', b"[" * 100_000 + b"]" * 100_000],
+    ids=["huge-integer", "invalid-utf8", "deep"],
+)
+def test_cli_evaluate_reports_unreadable_json(tmp_path: Path, raw: bytes) -> None:
+    """`ms-cds evaluate` on such a file (once a traceback) says it is not valid JSON, exit 2."""
+    from typer.testing import CliRunner
+
+    from cds_service.cli import app
+
+    path = tmp_path / "request.json"
+    path.write_bytes(raw)
+    result = CliRunner().invoke(app, ["evaluate", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "not valid JSON" in result.output
