@@ -29,6 +29,7 @@ from tests import builders as b
 
 JSON = dict[str, Any]
 MAX_JSON_DEPTH: int = Settings.model_fields["max_json_depth"].default
+MAX_BODY_BYTES: int = Settings.model_fields["max_body_bytes"].default
 
 # --- profiles ------------------------------------------------------------------
 
@@ -521,9 +522,10 @@ def orders_in_damaged_records(
     # Unknown envelope members and extensions must be ignored.
     body["extension"] = draw(st.dictionaries(texts, junk, max_size=3))
     body["context"][draw(texts.filter(lambda k: k not in body["context"]))] = draw(junk)
-    # A body nested past the configured limit is refused whole by design (a 400,
-    # cds_service/limits.py): the invariant holds for everything the service reads.
-    assume(json_depth(encode(body), MAX_JSON_DEPTH) <= MAX_JSON_DEPTH)
+    # A body nested past the configured limit (400) or larger than it (413) is refused
+    # whole by design (cds_service/limits.py): the invariant holds for what is read.
+    raw = encode(body)
+    assume(len(raw) <= MAX_BODY_BYTES and json_depth(raw, MAX_JSON_DEPTH) <= MAX_JSON_DEPTH)
     return service, body, refs
 
 
