@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,7 +15,15 @@ from fhir_mappings.build import PatientRecord, build_facts
 from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import DraftOrder, PatientFacts
 
-__all__ = ["Evaluation", "evaluate", "judged_orders"]
+__all__ = ["Evaluation", "StageClock", "evaluate", "judged_orders"]
+
+# Times one named stage ("mapping", "rules", "render"): the HTTP edge passes its
+# metrics clock; cards itself knows no metrics library.
+StageClock = Callable[[str], AbstractContextManager[object]]
+
+
+def _untimed(stage: str) -> AbstractContextManager[object]:
+    return nullcontext()
 
 
 @dataclass(frozen=True)
@@ -43,8 +52,10 @@ def evaluate(
     today: date,
     selections: Sequence[str] | None = None,
     mapping: MappingConfig | None = None,
+    stage: StageClock = _untimed,
 ) -> Evaluation:
-    facts, orders, _ = build_facts(record, today, mapping)
+    with stage("mapping"):
+        facts, orders, _ = build_facts(record, today, mapping)
     rule_input = RuleInput(
         hook=hook,
         facts=facts,
@@ -52,10 +63,13 @@ def evaluate(
         today=today,
         orders=judged_orders(hook, orders, selections),
     )
-    cards: list[Card] = []
-    for rule in rules_for(hook):
-        decisions = rule.evaluate(rule_input)
-        if rule.one_per_response:
-            decisions = decisions[:1]
-        cards.extend(rule.render(d) for d in decisions)
+    with stage("rules"):
+        decided = []
+        for rule in rules_for(hook):
+            decisions = rule.evaluate(rule_input)
+            if rule.one_per_response:
+                decisions = decisions[:1]
+            decided.append((rule, decisions))
+    with stage("render"):
+        cards: list[Card] = [rule.render(d) for rule, decisions in decided for d in decisions]
     return Evaluation(cards=cards, facts=facts, orders=orders)

@@ -11,18 +11,22 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy import text
 
-from cards.registry import check_registry
+from cards.registry import RULES, check_registry
 from cds_service.auth import client_verification
 from cds_service.errors import ConfigurationError, install_error_handlers
 from cds_service.fhir_client import new_client
 from cds_service.limits import BodyLimitMiddleware
 from cds_service.logs import AccessLogMiddleware, configure_logging
+from cds_service.metrics import HookMetricsMiddleware
 from cds_service.protocol import HookRequest
-from cds_service.routes import analytics, discovery, feedback, services
+from cds_service.readiness import CheckResult, Readiness
+from cds_service.routes import analytics, discovery, feedback, health, metrics, services
 from cds_service.services import SERVICES
 from cds_service.settings import Settings
 from cds_service.storage import Storage
+from fhir_mappings.valuesets import all_value_sets
 
 __all__ = ["OPERATION_OUTCOME_SCHEMA", "create_app"]
 
@@ -57,12 +61,16 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
                 yield
                 app.state.fhir_client = None
         finally:
+            # uvicorn gets here on SIGTERM once in-flight requests have finished.
             await asyncio.to_thread(storage.close)  # writes the ledger entries still queued
+            log.info("shutdown complete")
 
     app = FastAPI(title="MS CDS Hooks service", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.clock = clock
+    app.state.registry_checked = True  # check_registry passed, or we would not be here
     storage = app.state.storage = Storage(settings)
+    app.state.readiness = _builtin_readiness(app, settings, storage)
     install_error_handlers(app)
     # Last added runs first: access log, then CORS (so that every answer, a 413 too,
     # carries its headers), then the body limit.
@@ -77,6 +85,10 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
         max_age=600,
     )
     app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(HookMetricsMiddleware)  # outermost: counts every status, 413 too
+    app.include_router(health.router)
+    if settings.metrics_enabled:
+        app.include_router(metrics.router)
     app.include_router(discovery.router)
     app.include_router(services.router)
     app.include_router(feedback.router)
@@ -138,6 +150,34 @@ def _document_errors(schema: dict[str, Any]) -> None:
                 responses[status] = {"description": _ERROR_TEXT[status]}
                 if status != "401":
                     responses[status]["content"] = {"application/fhir+json": outcome}
+
+
+def _builtin_readiness(app: FastAPI, settings: Settings, storage: Storage) -> Readiness:
+    """Rules checked, value sets loaded, and the database reachable. The database check
+    only fails /readyz when CDS_READINESS_REQUIRES_DATABASE is set: card evaluation works
+    without it (the ledger buffers), so by default it is reported, not required."""
+    readiness = Readiness(settings.readiness_timeout_seconds)
+
+    async def rules() -> CheckResult:
+        checked = bool(getattr(app.state, "registry_checked", False))
+        return CheckResult(checked, f"{len(RULES)} rules checked" if checked else "not checked")
+
+    async def value_sets() -> CheckResult:
+        loaded = all_value_sets()  # cached after the start-up check
+        return CheckResult(bool(loaded), f"{len(loaded)} value sets loaded")
+
+    def ping() -> None:
+        with storage.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    async def database() -> CheckResult:
+        await asyncio.to_thread(ping)
+        return CheckResult(True, "reachable")
+
+    readiness.add("rules", rules)
+    readiness.add("valuesets", value_sets)
+    readiness.add("database", database, critical=settings.readiness_requires_database)
+    return readiness
 
 
 def _document_request_body(app: FastAPI) -> None:

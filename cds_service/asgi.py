@@ -1,5 +1,21 @@
-"""The ASGI entry point for uvicorn: settings come from the environment."""
+"""The ASGI entry point for uvicorn: settings come from the environment.
+
+An invalid setting, or a configuration production mode refuses, stops the process
+before it serves, with one readable line per problem on stderr and exit code 2 (no
+traceback).
+"""
+
+import sys
 
 from cds_service.app import create_app
+from cds_service.configuration import InvalidSettings, load_settings
+from cds_service.errors import ConfigurationError
 
-app = create_app()
+try:
+    app = create_app(load_settings())
+except InvalidSettings as exc:
+    print("\n".join(exc.lines), file=sys.stderr)
+    raise SystemExit(2) from None
+except ConfigurationError as exc:
+    print("\n".join(exc.diagnostics), file=sys.stderr)
+    raise SystemExit(2) from None

@@ -49,6 +49,7 @@ from starlette.datastructures import State
 
 from cds_service.errors import ServiceUnavailable, Unauthorized
 from cds_service.jwks import JwksCache, KeysUnavailable, index_keys
+from cds_service.metrics import count_jwt_rejection
 from cds_service.replay import (
     MemoryReplayCache,
     RedisReplayCache,
@@ -349,6 +350,7 @@ async def require_client(request: Request) -> ClientIdentity | None:
         identity = await verifier.verify(token, audiences_for(request, settings))
     except AuthFailure as exc:
         request.state.auth_rejection = exc.reason.value
+        count_jwt_rejection(exc.reason.value)
         extra: dict[str, Any] = {"reason": exc.reason.value, "path": request.url.path[:200]}
         if exc.detail:
             extra["detail"] = exc.detail

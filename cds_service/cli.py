@@ -7,15 +7,33 @@ import json
 import os
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+if TYPE_CHECKING:
+    from cds_service.settings import Settings
+
 app = typer.Typer(help="MS CDS Hooks service", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema (card ledger, feedback)", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+
+
+def _settings_or_exit() -> Settings:
+    """The effective settings, or one readable line per bad setting and exit code 2."""
+    from cds_service.configuration import InvalidSettings, load_settings
+
+    try:
+        return load_settings()
+    except InvalidSettings as exc:
+        for line in exc.lines:
+            typer.echo(line, err=True)
+        raise typer.Exit(2) from None
+
+
+LogFormat = Literal["json", "console"]
 
 
 @app.command()
@@ -23,18 +41,35 @@ def serve(
     dev: Annotated[
         bool, typer.Option("--dev", help="Development mode (no auth, http allowed)")
     ] = False,
-    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to bind")] = 8000,
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default: CDS_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind (default: CDS_PORT)")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default: CDS_WORKERS)")
+    ] = None,
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option("--log-format", help="json or console (default: CDS_LOG_FORMAT)"),
+    ] = None,
+    log_level: Annotated[
+        str | None, typer.Option("--log-level", help="Log level (default: CDS_LOG_LEVEL)")
+    ] = None,
 ) -> None:
-    """Serve the CDS Hooks service with uvicorn."""
+    """Serve the CDS Hooks service with uvicorn (graceful shutdown on SIGTERM)."""
     import uvicorn
 
-    from cds_service.logs import uvicorn_options
-    from cds_service.settings import Settings
+    from cds_service.serving import APP, prepare_multiprocess_metrics, uvicorn_options
 
-    if dev:
-        os.environ["CDS_DEV"] = "true"
-    settings = Settings()
+    # Options go through the environment: every worker process builds its own Settings.
+    overrides = {
+        "CDS_DEV": "true" if dev else None,
+        "CDS_HOST": host,
+        "CDS_PORT": None if port is None else str(port),
+        "CDS_WORKERS": None if workers is None else str(workers),
+        "CDS_LOG_FORMAT": log_format,
+        "CDS_LOG_LEVEL": log_level,
+    }
+    os.environ.update({k: v for k, v in overrides.items() if v is not None})
+    settings = _settings_or_exit()
     console = Console(stderr=True)
     problems = settings.production_problems()
     if problems:
@@ -47,12 +82,39 @@ def serve(
             "[bold red]DEVELOPMENT MODE: client JWT verification is OFF, any caller is "
             "trusted, patient hashes use a fixed key. Never expose this server.[/bold red]"
         )
-    uvicorn.run(
-        "cds_service.asgi:app",
-        host=host,
-        port=port,
-        **uvicorn_options(settings.effective_log_format, settings.log_level),
-    )
+    prepare_multiprocess_metrics(settings.workers)
+    uvicorn.run(APP, **uvicorn_options(settings))
+
+
+@app.command("config")
+def show_config(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the settings table (defaults) for docs")
+    ] = False,
+    update_readme: Annotated[
+        Path | None,
+        typer.Option(
+            "--update-readme", dir_okay=False, help="Rewrite the settings table in this README"
+        ),
+    ] = None,
+) -> None:
+    """Print the effective configuration, secrets masked (or document every setting)."""
+    from cds_service.configuration import as_env_lines, effective, markdown_table
+    from cds_service.configuration import update_readme as rewrite
+
+    if update_readme is not None:
+        changed = rewrite(update_readme)
+        typer.echo(f"{update_readme}: {'updated' if changed else 'up to date'}")
+        return
+    if markdown:
+        typer.echo(markdown_table(), nl=False)
+        return
+    values = effective(_settings_or_exit())
+    if as_json:
+        typer.echo(json.dumps(values, indent=2))
+        return
+    typer.echo("\n".join(as_env_lines(values)))
 
 
 @app.command("evaluate")
@@ -72,9 +134,9 @@ def evaluate_file(
     from cds_service.pipeline import run_service
     from cds_service.protocol import parse_request
     from cds_service.services import SERVICES, service_for_hook
-    from cds_service.settings import Settings
 
     console = Console()
+    settings = _settings_or_exit()
     try:
         body: Any = clean_json(json.loads(request_file.read_bytes()))
     except (ValueError, RecursionError) as exc:
@@ -88,7 +150,7 @@ def evaluate_file(
         if service is None:
             raise typer.BadParameter(f"no service for {service_id or hook_request.hook!r}")
         as_of = date.fromisoformat(today) if today else datetime.now(UTC).date()
-        response, _ = asyncio.run(run_service(service, hook_request, Settings(), as_of))
+        response, _ = asyncio.run(run_service(service, hook_request, settings, as_of))
     except CDSError as exc:
         outcome = operation_outcome(exc.issue_code, exc.diagnostics, exc.expressions)
         typer.echo(json.dumps(outcome, indent=2))
@@ -124,11 +186,10 @@ def db_upgrade(
     """Apply the database migrations (CDS_DATABASE_URL; default the SQLite file)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from cds_service.settings import Settings
     from cds_service.storage.engine import make_engine, redacted_url
     from cds_service.storage.migrate import current_revision, upgrade
 
-    settings = Settings()
+    settings = _settings_or_exit()
     engine = make_engine(settings.database_url, settings.database_connect_timeout)
     try:
         upgrade(engine, revision)
@@ -145,11 +206,10 @@ def db_current() -> None:
     """Print the database's schema revision and the code's."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from cds_service.settings import Settings
     from cds_service.storage.engine import make_engine, redacted_url
     from cds_service.storage.migrate import current_revision, head_revision
 
-    settings = Settings()
+    settings = _settings_or_exit()
     engine = make_engine(settings.database_url, settings.database_connect_timeout)
     try:
         current = current_revision(engine)
@@ -175,7 +235,6 @@ def report(
     """Card override analytics per topic: issued, feedback, accepted, overridden, reasons."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from cds_service.settings import Settings
     from cds_service.storage.engine import make_engine
     from cds_service.storage.report import card_report, parse_since
 
@@ -185,7 +244,7 @@ def report(
         raise typer.BadParameter(
             "must be an ISO 8601 date or date-time", param_hint="--since"
         ) from None
-    settings = Settings()
+    settings = _settings_or_exit()
     engine = make_engine(settings.database_url, settings.database_connect_timeout)
     try:
         figures = card_report(engine, since_at)

@@ -27,6 +27,7 @@ import httpx
 
 from cds_service.fhir_guard import GuardedBackend, Origin, ServerPolicy
 from cds_service.jsonbody import clean_json
+from cds_service.metrics import count_fetch, fetch_outcome
 
 if TYPE_CHECKING:
     from cds_service.settings import Settings
@@ -244,6 +245,7 @@ async def fetch_all(
             progress.gap = exc.reason
         if progress.value is not None and progress.gap == "deadline exceeded":
             progress.gap = "incomplete: deadline exceeded"
+        count_fetch(fetch_outcome(progress.gap))
         log.log(
             logging.DEBUG if progress.gap is None else logging.WARNING,
             "fhir fetch",

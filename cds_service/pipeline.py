@@ -1,13 +1,18 @@
-"""One service call, from a parsed envelope to the response body. Shared by HTTP and CLI."""
+"""One service call, from a parsed envelope to the response body. Shared by HTTP and CLI.
+
+`stage` times the stages (parse, prefetch; mapping, rules and render inside
+`evaluate`): the HTTP route passes its metrics StageTimer, the CLI nothing.
+"""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 from typing import Any
 
 import httpx
 
-from cards.engine import Evaluation, evaluate
+from cards.engine import Evaluation, StageClock, evaluate
 from cards.model import dump
 from cds_service.errors import BadRequest
 from cds_service.prefetch import resolve_prefetch
@@ -18,31 +23,36 @@ from cds_service.settings import Settings
 __all__ = ["run_service"]
 
 
+def _untimed(stage: str) -> AbstractContextManager[object]:
+    return nullcontext()
+
+
 async def run_service(
     service: ServiceDefinition,
     request: HookRequest,
     settings: Settings,
     today: date,
     fhir_client: httpx.AsyncClient | None = None,
+    stage: StageClock | None = None,
 ) -> tuple[dict[str, Any], Evaluation]:
     """The response body and evaluation. `fhir_client`: the shared pool for fetching
-    missing prefetch (the app's, from its lifespan); None makes a short-lived one."""
+    missing prefetch (the app's, from its lifespan); None makes a short-lived one.
+    `stage`: the stage clock (the HTTP route's metrics timer); None times nothing."""
+    stage = stage or _untimed
     if request.hook != service.hook:
         raise BadRequest(
             f"hook '{request.hook[:64]}' does not match service '{service.id}', "
             f"which serves '{service.hook}'",
             expressions=["hook"],
         )
-    context = parse_context(service.hook, request.context)
-    draft_orders = getattr(context, "draftOrders", None)
-    record = await resolve_prefetch(
-        request,
-        service,
-        context.patientId,
-        draft_orders.model_dump() if draft_orders is not None else None,
-        settings,
-        fhir_client,
-    )
+    with stage("parse"):
+        context = parse_context(service.hook, request.context)
+        draft_orders = getattr(context, "draftOrders", None)
+        drafts = draft_orders.model_dump() if draft_orders is not None else None
+    with stage("prefetch"):
+        record = await resolve_prefetch(
+            request, service, context.patientId, drafts, settings, fhir_client
+        )
     result = evaluate(
         service.hook,
         record,
@@ -50,5 +60,8 @@ async def run_service(
         today,
         selections=getattr(context, "selections", None),
         mapping=settings.mapping_config(),
+        stage=stage,
     )
-    return {"cards": [dump(card) for card in result.cards]}, result
+    with stage("render"):
+        body = {"cards": [dump(card) for card in result.cards]}
+    return body, result

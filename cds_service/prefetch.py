@@ -19,6 +19,7 @@ import httpx
 from cds_service.errors import PrefetchUnavailable
 from cds_service.fhir_client import FetchLimits, FhirServer, fetch_all, new_client
 from cds_service.fhir_guard import Resolver, ServerPolicy, ServerUnreachable, check_server
+from cds_service.metrics import count_fetch
 from cds_service.prefetch_templates import UnresolvedToken, render
 from cds_service.protocol import HookRequest
 from cds_service.services import REQUIRED_PREFETCH, ServiceDefinition
@@ -121,8 +122,10 @@ async def _fetch(
                 request.fhirServer, ServerPolicy.from_settings(settings), resolver
             )
     except TimeoutError:
+        count_fetch("timeout", len(paths))
         return {}, gaps | dict.fromkeys(paths, "deadline exceeded")
     except ServerUnreachable:
+        count_fetch("unresolved", len(paths))
         return {}, gaps | dict.fromkeys(paths, "fhirServer host name not resolved")
     auth = request.fhirAuthorization
     token = auth.access_token.get_secret_value() if auth is not None else None

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        # Each field's docstring is its description: `ms-cds config --markdown` builds
+        # the README settings table from them.
+        use_attribute_docstrings=True,
     )
 
     dev: bool = False
@@ -63,7 +66,8 @@ class Settings(BaseSettings):
     """The service's public base URL behind a proxy (JWT `aud`, links)."""
     log_format: Literal["json", "console"] | None = None
     """Log format; default console in development, json otherwise."""
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    """Log level (case-insensitive)."""
 
     # --- rules and mappings (thresholds; issue 3) -------------------------------
     activity_window_months: int = Field(12, ge=1)
@@ -186,8 +190,28 @@ class Settings(BaseSettings):
     """Bearer token for GET /analytics/cards; unset: the analytics endpoint is off (404)."""
 
     # --- operations: metrics, workers, readiness (issue 7) ----------------------
+    host: str = "127.0.0.1"
+    """Interface `ms-cds serve` binds (0.0.0.0 in a container)."""
+    port: int = Field(default=8000, ge=1, le=65535)
+    """Port `ms-cds serve` binds."""
+    workers: int = Field(default=1, ge=1, le=64)
+    """uvicorn worker processes; more than 1 puts metrics in multiprocess mode."""
+    graceful_shutdown_seconds: int = Field(default=20, ge=0, le=600)
+    """On SIGTERM, how long in-flight requests may take before the workers stop."""
+    metrics_enabled: bool = True
+    """Serve Prometheus metrics at GET /metrics."""
+    readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    """Time limit for each readiness check of GET /readyz (e.g. the database)."""
+    readiness_requires_database: bool = False
+    """GET /readyz answers 503 while the database is unreachable; off: it reports it and stays
+    200 (degraded), since cards are still served and the ledger buffers."""
 
     # --- performance: caches (issue 8) ------------------------------------------
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("audience", "jwt_algorithms", "cors_origins", mode="before")
     @classmethod

@@ -14,6 +14,7 @@ from cds_service.auth import ClientIdentity, require_client
 from cds_service.errors import CDSError, NotFound
 from cds_service.limits import read_json
 from cds_service.logs import request_log
+from cds_service.metrics import StageTimer, count_cards, count_skipped
 from cds_service.pipeline import run_service
 from cds_service.privacy import patient_hash
 from cds_service.protocol import HookRequest, HookResponse, parse_request
@@ -57,16 +58,24 @@ async def call_service(
         raise NotFound(f"no CDS service '{service_id[:64]}'")
     hook_request: HookRequest | None = None
     fhir_client = getattr(request.app.state, "fhir_client", None)
+    timer = StageTimer()
     try:
-        hook_request = parse_request(await read_json(request, settings.max_json_depth))
-        body, result = await run_service(service, hook_request, settings, today, fhir_client)
+        with timer.stage("parse"):
+            hook_request = parse_request(await read_json(request, settings.max_json_depth))
+        body, result = await run_service(
+            service, hook_request, settings, today, fhir_client, stage=timer.stage
+        )
     except CDSError as exc:
         _log_call(service.id, hook_request, exc.status, started, settings)
         raise
+    finally:
+        timer.observe()
     storage: Storage = request.app.state.storage
     storage.record_cards(
         service.id, hook_request.hookInstance, hook_request.context.get("patientId"), result.cards
     )
+    count_cards(service.id, [(c.topic, c.indicator) for c in result.cards])
+    count_skipped(result.facts.parse_notes)
     _log_call(
         service.id,
         hook_request,
