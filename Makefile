@@ -31,6 +31,10 @@ bench: install
 		echo "wrk not available: using the Python load generator"
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+# Generated-input tests with the "fuzz" hypothesis profile: fixed seed, many examples.
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -p no:logging -m fuzz
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -24,12 +24,13 @@ from cds_service.metrics import HookMetricsMiddleware
 from cds_service.protocol import HookRequest
 from cds_service.readiness import CheckResult, Readiness
 from cds_service.routes import analytics, discovery, feedback, health, metrics, services
+from cds_service.services import SERVICES
 from cds_service.settings import Settings
 from cds_service.storage import Storage
 from cds_service.warmup import warm_up
 from fhir_mappings.valuesets import all_value_sets
 
-__all__ = ["create_app"]
+__all__ = ["OPERATION_OUTCOME_SCHEMA", "create_app"]
 
 log = logging.getLogger("ms_cds.app")
 
@@ -103,6 +104,60 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
     return app
 
 
+OPERATION_OUTCOME_SCHEMA: dict[str, Any] = {
+    "title": "OperationOutcome",
+    "description": "FHIR R4 OperationOutcome: every error body (except 401, which is bare).",
+    "type": "object",
+    "required": ["resourceType", "issue"],
+    "properties": {
+        "resourceType": {"const": "OperationOutcome"},
+        "issue": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["severity", "code"],
+                "properties": {
+                    "severity": {"enum": ["fatal", "error", "warning", "information"]},
+                    "code": {"type": "string"},
+                    "diagnostics": {"type": "string"},
+                    "expression": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+    },
+}
+
+# The error answers of each operation (see cds_service/errors.py): OperationOutcomes,
+# except 401, which is bare.
+_ERROR_TEXT = {
+    "400": "Malformed JSON, nested too deeply, or an invalid envelope, context or field",
+    "401": "Client authentication failed (no body)",
+    "404": "No such CDS service (or the endpoint is switched off)",
+    "412": "Required prefetch data is missing and cannot be fetched",
+    "413": "The request body is too large",
+    "415": "The request body is not UTF-8 JSON",
+    "503": "A dependency (keys, database) is unavailable; retry later",
+}
+_ERRORS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("/cds-services/{service_id}", "post"): ("400", "401", "404", "412", "413", "415", "503"),
+    ("/cds-services/{service_id}/feedback", "post"): ("400", "401", "404", "413", "415", "503"),
+    ("/analytics/cards", "get"): ("400", "401", "404", "503"),
+}
+
+
+def _document_errors(schema: dict[str, Any]) -> None:
+    outcome = {"schema": {"$ref": "#/components/schemas/OperationOutcome"}}
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)  # FastAPI's own; the service answers 400 instead
+            for status in _ERRORS.get((path, method), ()):
+                responses[status] = {"description": _ERROR_TEXT[status]}
+                if status != "401":
+                    responses[status]["content"] = {"application/fhir+json": outcome}
+
+
 def _builtin_readiness(app: FastAPI, settings: Settings, storage: Storage) -> Readiness:
     """Rules checked, value sets loaded, and the database reachable. The database check
     only fails /readyz when CDS_READINESS_REQUIRES_DATABASE is set: card evaluation works
@@ -132,7 +187,11 @@ def _builtin_readiness(app: FastAPI, settings: Settings, storage: Storage) -> Re
 
 
 def _document_request_body(app: FastAPI) -> None:
-    """Register HookRequest in the OpenAPI components (the route parses the body itself)."""
+    """Make /openapi.json tell the truth about the endpoints.
+
+    The route parses its body itself (for precise 400s), so HookRequest is
+    registered by hand; errors are OperationOutcomes (never FastAPI's 422).
+    """
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -143,6 +202,16 @@ def _document_request_body(app: FastAPI) -> None:
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(defs.pop("$defs", {}))
         components["HookRequest"] = defs
+        components["OperationOutcome"] = OPERATION_OUTCOME_SCHEMA
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        _document_errors(schema)
+        hook = schema["paths"]["/cds-services/{service_id}"]["post"]
+        for parameter in hook.get("parameters", []):
+            if parameter.get("name") == "service_id":
+                parameter["schema"]["enum"] = sorted(SERVICES)
+        body = {"schema": {"$ref": "#/components/schemas/HookRequest"}}
+        hook["requestBody"]["content"] = {"application/json": body, "application/fhir+json": body}
         app.openapi_schema = schema
         return schema
 

@@ -130,6 +130,7 @@ def evaluate_file(
 ) -> None:
     """Print the cards the service would return for a request file."""
     from cds_service.errors import CDSError, operation_outcome
+    from cds_service.jsonbody import clean_json
     from cds_service.pipeline import run_service
     from cds_service.protocol import parse_request
     from cds_service.services import SERVICES, service_for_hook
@@ -137,16 +138,19 @@ def evaluate_file(
     console = Console()
     settings = _settings_or_exit()
     try:
-        body: Any = json.loads(request_file.read_text(encoding="utf-8"))
+        body: Any = clean_json(json.loads(request_file.read_bytes()))
+    except (ValueError, RecursionError) as exc:
+        # ValueError: bad JSON, bad UTF-8, or an integer longer than Python converts.
+        reason = str(exc) if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+        console.print(f"[red]not valid JSON:[/red] {reason}")
+        raise typer.Exit(2) from None
+    try:
         hook_request = parse_request(body)
         service = SERVICES.get(service_id) if service_id else service_for_hook(hook_request.hook)
         if service is None:
             raise typer.BadParameter(f"no service for {service_id or hook_request.hook!r}")
         as_of = date.fromisoformat(today) if today else datetime.now(UTC).date()
         response, _ = asyncio.run(run_service(service, hook_request, settings, as_of))
-    except json.JSONDecodeError as exc:
-        console.print(f"[red]not valid JSON:[/red] {exc}")
-        raise typer.Exit(2) from None
     except CDSError as exc:
         outcome = operation_outcome(exc.issue_code, exc.diagnostics, exc.expressions)
         typer.echo(json.dumps(outcome, indent=2))

@@ -26,6 +26,7 @@ import httpcore
 import httpx
 
 from cds_service.fhir_guard import GuardedBackend, Origin, ServerPolicy
+from cds_service.jsonbody import clean_json
 from cds_service.metrics import count_fetch, fetch_outcome
 
 if TYPE_CHECKING:
@@ -207,7 +208,7 @@ def _parse(body: bytes, media: str) -> dict[str, Any]:
     if media and not media.endswith("json"):
         raise FetchFailed("not JSON")
     try:
-        data = json.loads(body)
+        data = clean_json(json.loads(body))  # lone surrogates would break the response
     except (ValueError, RecursionError):
         raise FetchFailed("not JSON") from None
     if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):

@@ -40,13 +40,16 @@ def _codings(concept: dict[str, Any]) -> list[Coding]:
 
 
 def concept_texts(concept: Any) -> list[str]:
-    """The human-readable strings of a CodeableConcept: text and coding displays."""
+    """The human-readable strings of a CodeableConcept: text and coding displays.
+
+    Whitespace runs (tabs, line breaks, non-breaking spaces) become one space.
+    """
     if not isinstance(concept, dict):
         return []
     text = _str(concept.get("text"))
     texts = [text] if text else []
     texts.extend(display for _, _, display in _codings(concept) if display)
-    return texts
+    return [" ".join(t.split()) for t in texts]
 
 
 def match_concept(

@@ -40,6 +40,9 @@ _EXCLUDED_VERIFICATION = {"refuted", "entered-in-error"}
 
 
 def _status_code(concept: Any) -> str | None:
+    """The status code of a CodeableConcept, or of STU3's plain string form."""
+    if isinstance(concept, str):
+        return concept.strip().lower() or None
     for _, code, _ in codings(concept):
         if code:
             return code.strip().lower()
@@ -97,9 +100,11 @@ def ms_diagnosis_of(pool: ResourcePool, raw: dict[str, Any]) -> Diagnosis | None
         found = classify_concept(data.get("code"))
     if found is None:
         return None
-    if _status_code(data.get("clinicalStatus")) in _INACTIVE_CLINICAL:
+    # Statuses from the raw JSON: repair drops STU3's plain-string form, and a
+    # refuted or resolved diagnosis must never read as current MS.
+    if _status_code(raw.get("clinicalStatus")) in _INACTIVE_CLINICAL:
         return None
-    if _status_code(data.get("verificationStatus")) in _EXCLUDED_VERIFICATION:
+    if _status_code(raw.get("verificationStatus")) in _EXCLUDED_VERIFICATION:
         return None
     course, activity, matched_by, relapse = found
     return Diagnosis(
@@ -145,8 +150,9 @@ def disease_course(diagnoses: Sequence[Diagnosis]) -> DiseaseCourse | None:
     )
 
 
-def _usable(data: dict[str, Any]) -> bool:
-    return _status_code(data.get("verificationStatus")) not in _EXCLUDED_VERIFICATION
+def _usable(raw: dict[str, Any]) -> bool:
+    """Not refuted or entered-in-error (read from the raw JSON, as for diagnoses)."""
+    return _status_code(raw.get("verificationStatus")) not in _EXCLUDED_VERIFICATION
 
 
 def _onset_age_span(value: Any, birth: DateSpan | None) -> DateSpan | None:
@@ -187,7 +193,7 @@ def disease_onset(pool: ResourcePool, birth: DateSpan | None) -> DiseaseOnset | 
         resource = pool.get(raw)
         if resource.data is not raw and classify_concept(resource.data.get("code")) is None:
             continue
-        if not _usable(resource.data):
+        if not _usable(raw):
             continue
         span = _onset_span(resource.data, birth)
         if span is not None:
@@ -227,7 +233,7 @@ def relapses(pool: ResourcePool) -> list[Relapse]:
         resource = pool.get(raw)
         if resource.data is not raw:  # repaired: read the repaired concept again
             matched_by = _is_relapse(resource.data.get("code"))
-        if matched_by is None or not _usable(resource.data):
+        if matched_by is None or not _usable(raw):
             continue
         when = _onset_span(resource.data, None) or parse_span(resource.data.get("recordedDate"))
         found.append(Relapse(on=when, matched_by=matched_by, source=resource.ref))

@@ -50,11 +50,27 @@ def resolve_reference(
 
 
 def medication_concepts(resource: dict[str, Any], pool: ResourcePool) -> list[Any]:
-    """medicationCodeableConcept, or the referenced Medication's code and ingredients."""
+    """medicationCodeableConcept, or the referenced Medication's code and ingredients.
+
+    Also reads R5's `medication` CodeableReference ({concept, reference}): EHRs
+    mid-migration send it, and an MSC product named there must not be missed.
+    """
     concepts = [resource.get("medicationCodeableConcept")]
-    medication = resolve_reference(
-        resource, reference_of(resource.get("medicationReference")), pool
-    )
+    references = [reference_of(resource.get("medicationReference"))]
+    r5_medication = resource.get("medication")
+    if isinstance(r5_medication, dict):
+        concepts.append(r5_medication.get("concept"))
+        references.append(reference_of(r5_medication.get("reference")))
+    for reference in references:
+        concepts += _referenced_medication_concepts(resource, reference, pool)
+    return concepts
+
+
+def _referenced_medication_concepts(
+    resource: dict[str, Any], reference: str | None, pool: ResourcePool
+) -> list[Any]:
+    concepts: list[Any] = []
+    medication = resolve_reference(resource, reference, pool)
     if medication is not None:
         concepts.append(medication.get("code"))
         ingredients = medication.get("ingredient")

@@ -21,13 +21,15 @@ from fhir_mappings.valuesets import Code, TextPattern, load
 
 __all__ = ["ORDER_TYPES", "draft_order_of", "order_concepts"]
 
-ORDER_TYPES = frozenset({"MedicationRequest", "ServiceRequest"})
+# ProcedureRequest is STU3's ServiceRequest: still sent by older interfaces.
+ORDER_TYPES = frozenset({"MedicationRequest", "ServiceRequest", "ProcedureRequest"})
+_CODED_ORDERS = frozenset({"ServiceRequest", "ProcedureRequest"})
 _DEAD_STATUSES = {"entered-in-error", "cancelled", "revoked", "completed", "stopped"}
 
 
 def order_concepts(resource: dict[str, Any], pool: ResourcePool) -> list[Any]:
     """Every CodeableConcept that says what an order is for (product or service)."""
-    if resource.get("resourceType") == "ServiceRequest":
+    if resource.get("resourceType") in _CODED_ORDERS:
         return [resource.get("code")]
     return medication_concepts(resource, pool)
 
@@ -99,8 +101,8 @@ def draft_order_of(
 ) -> DraftOrder | None:
     """The DraftOrder fact for one draft resource, or None when it is not an order."""
     rtype = raw.get("resourceType")
-    if rtype not in ORDER_TYPES:
-        return None
+    if not isinstance(rtype, str) or rtype not in ORDER_TYPES:
+        return None  # a list or object here is unhashable: check the type first
     resource: Resource = pool.get(raw)
     # Read the repaired JSON when validation succeeded; otherwise read the raw
     # JSON defensively so a damaged order can never hide an MSC product.
@@ -108,7 +110,9 @@ def draft_order_of(
     status = first_str(data.get("status"))
     if status and status.lower() in _DEAD_STATUSES:
         return None
-    concepts = order_concepts(data, pool)
+    # What the order is for is read from the raw JSON: repair may have dropped an
+    # element (an R5 `medication`, a wrongly typed coding) that names the product.
+    concepts = order_concepts(raw, pool)
     kind, matched_by, dmt = _kind(concepts, config or MappingConfig())
     reason, reason_sources = _reason(data, pool)
     return DraftOrder(

@@ -132,7 +132,11 @@ def validate_resource(raw: dict[str, Any]) -> Resource:
         note = ParseNote(resource_type, rid, "", "could not be read")
         return Resource(resource_type, rid, raw, False, (note,))
 
-    data = _strip_nulls(copy.deepcopy(raw))
+    try:
+        data = _strip_nulls(copy.deepcopy(raw))
+    except RecursionError:
+        note = ParseNote(resource_type, rid, "", "nested too deeply, read without validation")
+        return Resource(resource_type, rid, raw, False, (note,))
     notes: list[ParseNote] = []
     try:
         model.model_validate(data)
@@ -182,14 +186,18 @@ class ResourcePool:
 
     raw: list[dict[str, Any]]
     _by_type: dict[str, list[dict[str, Any]]] = field(default_factory=dict, init=False)
+    _by_ref: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict, init=False)
     _validated: dict[int, Resource] = field(default_factory=dict, init=False)
     _drafts: set[int] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
         for item in self.raw:
-            rtype = item.get("resourceType")
+            rtype, rid = item.get("resourceType"), item.get("id")
             if isinstance(rtype, str):
                 self._by_type.setdefault(rtype, []).append(item)
+                if isinstance(rid, str):
+                    # The first resource with a type and id wins (drafts come first).
+                    self._by_ref.setdefault((rtype, rid), item)
 
     def of_type(self, resource_type: str) -> list[dict[str, Any]]:
         """Raw resources of one type (unvalidated: filter cheaply, then `get`)."""
@@ -213,15 +221,13 @@ class ResourcePool:
         return found
 
     def find(self, reference: str | None) -> dict[str, Any] | None:
-        """Resolve 'Type/id' (or a bundle fullUrl ending in it) to a raw resource."""
-        if not reference or "/" not in reference:
-            return None
-        parts = reference.rstrip("/").split("/")
-        rtype, rid = parts[-2], parts[-1]
-        for item in self.of_type(rtype):
-            if item.get("id") == rid:
-                return item
-        return None
+        """Resolve 'Type/id' (or a fullUrl or versioned reference ending in it) to a resource."""
+        parts = (reference or "").rstrip("/").split("/")
+        if len(parts) >= 4 and parts[-2] == "_history":
+            parts = parts[:-2]  # a versioned reference: Type/id/_history/vid
+        if len(parts) < 2 or not parts[-2] or not parts[-1]:
+            return None  # 'x', '/', 'Condition/', '/id': not a reference we can resolve
+        return self._by_ref.get((parts[-2], parts[-1]))
 
     @property
     def notes(self) -> list[ParseNote]:

@@ -14,11 +14,16 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import settings
 
 from cds_service.app import create_app
 from cds_service.settings import Settings
+from tests.strategies import PROFILE
 
 TODAY = date(2026, 11, 25)
+
+# Profiles are registered in tests/strategies.py: "dev" (make test), "fuzz" (make fuzz).
+settings.load_profile(PROFILE)
 
 
 def make_settings(**overrides: Any) -> Settings:
@@ -128,3 +133,23 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def sqlite_url(tmp_path: Path) -> str:
     """An empty SQLite database (for tests whose behaviour does not depend on the backend)."""
     return f"sqlite:///{tmp_path / 'cds.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def harness() -> Iterator[Any]:
+    """One app for all generated requests (see tests/harness.py)."""
+    from tests.harness import Harness
+
+    with Harness() as running:
+        yield running
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Report how many generated requests the fuzz and property tests sent."""
+    from tests.harness import SENT
+
+    if SENT:
+        terminalreporter.write_sep("-", "generated requests sent")
+        for test, count in sorted(SENT.items()):
+            terminalreporter.write_line(f"{count:>8}  {test}")
+        terminalreporter.write_line(f"{sum(SENT.values()):>8}  total")

@@ -58,14 +58,18 @@ class ValueSet:
         return self.codes.get((system, code.strip()))
 
     def match_text(self, text: str | None) -> TextPattern | None:
-        """The first pattern found in `text` (case-insensitive), if any."""
+        """The first pattern found in `text` (case-insensitive), if any.
+
+        Runs of whitespace (tabs, line breaks, non-breaking spaces) count as one
+        space, so 'cord\tblood' or 'bone marrow\ntransplant' match as written.
+        """
         if not text:
             return None
         try:
             return self._seen[text]
         except KeyError:
             pass
-        found = self._first_match(text)
+        found = self._first_match(" ".join(text.split()))
         if len(self._seen) >= _MEMO_SIZE:
             self._seen.clear()
         self._seen[text] = found
