@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,13 +62,31 @@ def _sqlite_transactions(engine: Engine) -> None:
     def _connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # the driver stops issuing its own BEGIN
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _enable_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _enable_wal(cursor: sqlite3.Cursor, attempts: int = 50) -> None:
+    """Switch the file to WAL (persistent, so usually already done).
+
+    The switch needs an exclusive lock and does not wait on the busy timeout, so
+    concurrent first start-ups on a new file retry it briefly instead of failing.
+    """
+    for attempt in range(attempts):
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.02 * (attempt + 1))
 
 
 class UTCDateTime(TypeDecorator[datetime]):
