@@ -96,7 +96,7 @@ def ms_diagnosis_of(pool: ResourcePool, raw: dict[str, Any]) -> Diagnosis | None
         return None  # cheap filter on the raw JSON before validating
     resource = pool.get(raw)
     data = resource.data
-    if data is not raw:  # repaired: read the repaired concept again
+    if resource.repaired:  # repaired: read the repaired concept again
         found = classify_concept(data.get("code"))
     if found is None:
         return None
@@ -191,7 +191,7 @@ def disease_onset(pool: ResourcePool, birth: DateSpan | None) -> DiseaseOnset | 
         if found is None or found[3]:
             continue  # not MS, or a relapse record (its onset is the relapse's)
         resource = pool.get(raw)
-        if resource.data is not raw and classify_concept(resource.data.get("code")) is None:
+        if resource.repaired and classify_concept(resource.data.get("code")) is None:
             continue
         if not _usable(raw):
             continue
@@ -231,7 +231,7 @@ def relapses(pool: ResourcePool) -> list[Relapse]:
         if matched_by is None:
             continue
         resource = pool.get(raw)
-        if resource.data is not raw:  # repaired: read the repaired concept again
+        if resource.repaired:  # repaired: read the repaired concept again
             matched_by = _is_relapse(resource.data.get("code"))
         if matched_by is None or not _usable(raw):
             continue

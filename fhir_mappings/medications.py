@@ -140,7 +140,7 @@ def _exposure(pool: ResourcePool, raw: dict[str, Any], config: MappingConfig) ->
         return None  # cheap filter on the raw JSON before validating
     resource = pool.get(raw)
     data = resource.data
-    if data is not raw:  # repaired: read the repaired concepts again
+    if resource.repaired:  # repaired: read the repaired concepts again
         found = dmt_of(medication_concepts(data, pool), config)
     status = (first_str(data.get("status")) or "").lower()
     if found is None:

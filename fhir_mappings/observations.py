@@ -79,7 +79,7 @@ def edss_scores(pool: ResourcePool) -> tuple[list[Edss], list[str]]:
             continue
         resource = pool.get(raw)
         data = resource.data
-        if data is not raw and _is_edss(data.get("code")) is None:
+        if resource.repaired and _is_edss(data.get("code")) is None:
             continue  # repaired, and the repair removed what made it EDSS
         if not _live(data):
             continue

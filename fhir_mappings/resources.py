@@ -18,7 +18,14 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-__all__ = ["ParseNote", "Resource", "ResourcePool", "flatten", "validate_resource"]
+__all__ = [
+    "USED_ELEMENTS",
+    "ParseNote",
+    "Resource",
+    "ResourcePool",
+    "flatten",
+    "validate_resource",
+]
 
 _MAX_REPAIR_ROUNDS = 4
 
@@ -51,6 +58,8 @@ class Resource:
     data: dict[str, Any]
     validated: bool
     notes: tuple[ParseNote, ...] = ()
+    # True when `data` is a repair (elements dropped): mappings then re-read it.
+    repaired: bool = False
 
     @property
     def ref(self) -> str:
@@ -105,6 +114,97 @@ def _path_text(path: tuple[int | str, ...]) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
 
 
+# The elements the mappings read, by resource type (plus resourceType and id). Only
+# these are validated on the fast path: the other elements are never read, and
+# validating them is most of the cost (fhir.resources runs Python validators on every
+# nested element). Elements the R4B model does not know are always kept, so they are
+# refused (and noted) as before. Keep this in step with the mapping modules.
+USED_ELEMENTS: dict[str, frozenset[str]] = {
+    "Patient": frozenset({"birthDate"}),
+    "Condition": frozenset(
+        {
+            "code",
+            "clinicalStatus",
+            "verificationStatus",
+            "onsetDateTime",
+            "onsetPeriod",
+            "onsetAge",
+            "recordedDate",
+            "subject",
+        }
+    ),
+    "Observation": frozenset(
+        {
+            "status",
+            "code",
+            "subject",
+            "valueQuantity",
+            "valueInteger",
+            "valueString",
+            "effectiveDateTime",
+            "effectivePeriod",
+            "effectiveInstant",
+            "issued",
+            "component",
+        }
+    ),
+    "MedicationRequest": frozenset(
+        {
+            "status",
+            "intent",
+            "subject",
+            "medicationCodeableConcept",
+            "medicationReference",
+            "contained",
+            "authoredOn",
+            "dosageInstruction",
+            "dispenseRequest",
+            "statusReason",
+            "reasonCode",
+            "reasonReference",
+        }
+    ),
+    "MedicationStatement": frozenset(
+        {
+            "status",
+            "subject",
+            "medicationCodeableConcept",
+            "medicationReference",
+            "contained",
+            "effectiveDateTime",
+            "effectivePeriod",
+            "statusReason",
+        }
+    ),
+    "ServiceRequest": frozenset(
+        {"status", "intent", "subject", "code", "contained", "reasonCode", "reasonReference"}
+    ),
+    "Procedure": frozenset({"status", "subject", "code", "performedDateTime", "performedPeriod"}),
+}
+
+
+@cache
+def _unused_elements(resource_type: str) -> frozenset[str]:
+    """The JSON names (and field names) of the model's elements the mappings never read."""
+    used = USED_ELEMENTS[resource_type] | {"resourceType", "id"}
+    unused: set[str] = set()
+    for name, info in _model_class(resource_type).model_fields.items():
+        base = name.removesuffix("__ext")
+        if base not in used:
+            unused.add(name)
+            if info.alias:
+                unused.add(info.alias)
+    return frozenset(unused)
+
+
+def _trimmed(resource_type: str, raw: dict[str, Any]) -> dict[str, Any] | None:
+    """`raw` without the elements no mapping reads; None when the type has no list."""
+    if resource_type not in USED_ELEMENTS:
+        return None
+    unused = _unused_elements(resource_type)
+    return {k: v for k, v in raw.items() if k not in unused}
+
+
 @cache
 def _model_class(resource_type: str) -> Any:
     """The R4B model class (the library's lookup imports by name each call: ~15 us)."""
@@ -123,6 +223,13 @@ def validate_resource(raw: dict[str, Any]) -> Resource:
     except (KeyError, ValueError, AttributeError, ImportError):
         note = ParseNote(resource_type[:64], rid, "", "not an R4 resource type")
         return Resource(resource_type[:64], rid, raw, False, (note,))
+    trimmed = _trimmed(resource_type, raw)
+    if trimmed is not None:
+        try:
+            model.model_validate(trimmed)
+            return Resource(resource_type, rid, trimmed, True)
+        except (ValidationError, TypeError, ValueError, RecursionError):
+            pass  # the full repair below says exactly what was wrong
     try:
         model.model_validate(raw)
         return Resource(resource_type, rid, raw, True)
@@ -140,7 +247,7 @@ def validate_resource(raw: dict[str, Any]) -> Resource:
     notes: list[ParseNote] = []
     try:
         model.model_validate(data)
-        return Resource(resource_type, rid, data, True)
+        return Resource(resource_type, rid, data, True, repaired=True)
     except ValidationError as again:
         errors = again.errors()
     except (TypeError, ValueError, RecursionError):
@@ -155,7 +262,7 @@ def validate_resource(raw: dict[str, Any]) -> Resource:
         data = _strip_nulls(data)
         try:
             model.model_validate(data)
-            return Resource(resource_type, rid, data, True, tuple(notes))
+            return Resource(resource_type, rid, data, True, tuple(notes), repaired=True)
         except ValidationError as again:
             errors = again.errors()
         except (TypeError, ValueError, RecursionError):
