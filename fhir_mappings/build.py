@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from fhir_mappings.coding import forget_concepts
 from fhir_mappings.conditions import disease_course, disease_onset, ms_diagnoses, relapses
 from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import DraftOrder, PatientFacts
@@ -67,7 +68,15 @@ def derive_facts(
     config (a facts cache hit): the prefetch is then not read again. Drafts are
     always judged.
     """
-    config = config or MappingConfig()
+    try:
+        return _derive(record, today, config or MappingConfig(), known)
+    finally:
+        forget_concepts()
+
+
+def _derive(
+    record: PatientRecord, today: date, config: MappingConfig, known: PatientFacts | None
+) -> DerivedFacts:
     drafts = flatten(record.draft_orders)
     history = history_of(record)
     # Drafts first: a reasonReference in a draft usually points into the same bundle.

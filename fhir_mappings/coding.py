@@ -10,7 +10,14 @@ from typing import Any
 
 from fhir_mappings.valuesets import Code, TextPattern, ValueSet
 
-__all__ = ["codings", "concept_texts", "first_str", "match_concept", "reference_of"]
+__all__ = [
+    "codings",
+    "concept_texts",
+    "first_str",
+    "forget_concepts",
+    "match_concept",
+    "reference_of",
+]
 
 
 Coding = tuple[str | None, str | None, str | None]
@@ -21,11 +28,40 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
+# Each concept is read by several mappings (MS diagnosis, onset, relapse, EDSS, MRI,
+# DMT): its codings and texts are worked out once. Keyed by object identity, and the
+# entry holds the concept itself, so an id is never reused while its entry lives; the
+# memo is emptied when full and after each request's mapping (`forget_concepts`), so
+# nothing carries from one request to another. The lists returned are shared: read only.
+_MEMO_MAX = 4096
+_memo: dict[int, tuple[dict[str, Any], list[Coding], list[str]]] = {}
+
+
+def _read(concept: dict[str, Any]) -> tuple[list[Coding], list[str]]:
+    entry = _memo.get(id(concept))
+    if entry is not None and entry[0] is concept:
+        return entry[1], entry[2]
+    found = _codings(concept)
+    text = _str(concept.get("text"))
+    texts = [text] if text else []
+    texts.extend(display for _, _, display in found if display)
+    texts = [" ".join(t.split()) for t in texts]
+    if len(_memo) >= _MEMO_MAX:
+        _memo.clear()
+    _memo[id(concept)] = (concept, found, texts)
+    return found, texts
+
+
+def forget_concepts() -> None:
+    """Empty the memo (the end of one request's mapping): it holds no request's data after."""
+    _memo.clear()
+
+
 def codings(concept: Any) -> list[Coding]:
     """(system, code, display) for each coding of a CodeableConcept."""
     if not isinstance(concept, dict):
         return []
-    return _codings(concept)
+    return _read(concept)[0]
 
 
 def _codings(concept: dict[str, Any]) -> list[Coding]:
@@ -46,10 +82,7 @@ def concept_texts(concept: Any) -> list[str]:
     """
     if not isinstance(concept, dict):
         return []
-    text = _str(concept.get("text"))
-    texts = [text] if text else []
-    texts.extend(display for _, _, display in _codings(concept) if display)
-    return [" ".join(t.split()) for t in texts]
+    return _read(concept)[1]
 
 
 def match_concept(
