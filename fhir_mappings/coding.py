@@ -45,7 +45,8 @@ def _read(concept: dict[str, Any]) -> tuple[list[Coding], list[str]]:
     text = _str(concept.get("text"))
     texts = [text] if text else []
     texts.extend(display for _, _, display in found if display)
-    texts = [" ".join(t.split()) for t in texts]
+    # Normalised, each once (a text usually repeats the display): fewer matches to run.
+    texts = list(dict.fromkeys(" ".join(t.split()) for t in texts))
     if len(_memo) >= _MEMO_MAX:
         _memo.clear()
     _memo[id(concept)] = (concept, found, texts)

@@ -137,7 +137,6 @@ USED_ELEMENTS: dict[str, frozenset[str]] = {
         {
             "status",
             "code",
-            "subject",
             "valueQuantity",
             "valueInteger",
             "valueString",
