@@ -165,8 +165,10 @@ class Settings(BaseSettings):
     public sandbox and localhost in development."""
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     """Largest accepted request body in bytes (413 beyond)."""
-    max_json_depth: int = Field(default=64, ge=8, le=500)
-    """Deepest accepted JSON nesting in a request body (400 beyond)."""
+    max_json_depth: int = Field(default=256, ge=16, le=500)
+    """Deepest JSON nesting a request body may have; deeper is refused with 400."""
+    max_element_depth: int = Field(default=64, ge=8, le=500)
+    """Containers nested deeper than this are dropped after decoding (logged count)."""
 
     # --- storage: card ledger, feedback, analytics (issue 6) --------------------
     database_url: str = "sqlite:///ms-cds.sqlite3"
