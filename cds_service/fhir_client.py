@@ -26,7 +26,7 @@ import httpcore
 import httpx
 
 from cds_service.fhir_guard import GuardedBackend, Origin, ServerPolicy
-from cds_service.jsonbody import clean_json
+from cds_service.jsonbody import clean_json, prune_deep
 from cds_service.metrics import count_fetch, fetch_outcome
 
 if TYPE_CHECKING:
@@ -204,6 +204,9 @@ class _Progress:
             self.value["entry"] = [*(merged if isinstance(merged, list) else []), *entries]
 
 
+_FETCHED_ELEMENT_DEPTH = 62
+
+
 def _parse(body: bytes, media: str) -> dict[str, Any]:
     if media and not media.endswith("json"):
         raise FetchFailed("not JSON")
@@ -211,6 +214,8 @@ def _parse(body: bytes, media: str) -> dict[str, Any]:
         data = clean_json(json.loads(body))  # lone surrogates would break the response
     except (ValueError, RecursionError):
         raise FetchFailed("not JSON") from None
+    # As in a request body, where a prefetch value sits two levels below the root.
+    prune_deep(data, _FETCHED_ELEMENT_DEPTH)
     if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
         raise FetchFailed("not a FHIR resource")
     if data["resourceType"] == "OperationOutcome":

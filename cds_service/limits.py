@@ -6,18 +6,24 @@ Content-Length): past the limit it answers 413 whatever the route made of it.
 `read_json` is what a route calls to decode a JSON body: only `application/json`
 (or `application/fhir+json`), at most `max_json_depth` levels of nesting, checked
 on the raw bytes before decoding so a hostile document never reaches the decoder's
-recursion.
+recursion. Below that, containers deeper than `max_element_depth` are dropped after
+decoding (counted in the log, never an error): junk nested in one resource must
+not cost the cards the rest of the request deserves.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cds_service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, error_response
+from cds_service.jsonbody import prune_deep
 from cds_service.jsonio import decode_json
+
+log = logging.getLogger("ms_cds.limits")
 
 __all__ = ["JSON_MEDIA_TYPES", "BodyLimitMiddleware", "json_depth", "read_json"]
 
@@ -80,8 +86,8 @@ def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"the request body exceeds the limit of {limit} bytes")
 
 
-async def read_json(request: Request, max_depth: int) -> Any:
-    """The decoded JSON body, or 415 (not JSON), 400 (invalid, too deep)."""
+async def read_json(request: Request, max_depth: int, element_depth: int | None = None) -> Any:
+    """The decoded JSON body, or 415 (not JSON), 400 (invalid, too deep to decode)."""
     content_type = request.headers.get("content-type", "")
     media, _, params = content_type.partition(";")
     media = media.strip().lower()
@@ -93,9 +99,15 @@ async def read_json(request: Request, max_depth: int) -> Any:
         if name.lower() == "charset" and value.strip('"').lower() not in ("utf-8", "utf8"):
             raise UnsupportedMediaType("JSON bodies must be UTF-8")
     body = await request.body()
+    keep = min(element_depth or max_depth, max_depth)
+    if json_depth(body, keep) <= keep:
+        return decode_json(body)
     if json_depth(body, max_depth) > max_depth:
         raise BadRequest(f"the request body nests deeper than {max_depth} levels")
-    return decode_json(body)
+    value = decode_json(body)
+    dropped = prune_deep(value, keep)
+    log.info("deep elements dropped", extra={"dropped": dropped, "depth_limit": keep})
+    return value
 
 
 class BodyLimitMiddleware:

@@ -9,7 +9,7 @@ from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from cards.config import RuleConfig
+from cards.config import RuleConfig, RuleThresholds
 from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import EfficacyClass
 
@@ -49,7 +49,7 @@ class TrustedIssuer(BaseModel):
         return self
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, RuleThresholds):
     model_config = SettingsConfigDict(
         env_prefix="CDS_",
         env_file=".env",
@@ -70,26 +70,8 @@ class Settings(BaseSettings):
     """Log level (case-insensitive)."""
 
     # --- rules and mappings (thresholds; issue 3) -------------------------------
-    activity_window_months: int = Field(12, ge=1)
-    """Disease activity (relapse, MRI activity) counts within this many months."""
-    activity_min_gd_lesions: int = Field(1, ge=1)
-    """Disease activity: at least this many Gd-enhancing lesions on one MRI."""
-    activity_min_new_t2_lesions: int = Field(1, ge=1)
-    """Disease activity: at least this many new/enlarging T2 lesions on one MRI."""
-    he_failure_min_months: int = Field(6, ge=0)
-    """High-efficacy DMT failure: activity at least this many months after its start."""
-    ahsct_max_age: int = Field(45, ge=1)
-    """AHSCT criterion: age below this many years."""
-    ahsct_max_disease_years: int = Field(10, ge=1)
-    """AHSCT criterion: disease duration below this many years."""
-    ahsct_max_edss: float = Field(4.0, ge=0, le=10)
-    """AHSCT criterion: EDSS below this (brief 4.0; ECTRIMS/EBMT 2025 uses 6.0)."""
-    edss_window_months: int = Field(12, ge=1)
-    """AHSCT criterion: EDSS measured within this many months."""
-    ahsct_min_gd_lesions: int = Field(1, ge=1)
-    """AHSCT high focal MRI activity: at least this many Gd-enhancing lesions."""
-    ahsct_min_new_t2_lesions: int = Field(2, ge=1)
-    """AHSCT high focal MRI activity: or at least this many new/enlarging T2 lesions."""
+    # The thresholds themselves (activity window, AHSCT age/duration/EDSS/MRI limits,
+    # high-efficacy failure delay) are declared once, in cards.config.RuleThresholds.
     s1p_efficacy_class: Literal["platform", "high-efficacy"] = "platform"
     """Efficacy class of S1P modulators (fingolimod, siponimod, ozanimod, ponesimod)."""
     mri_gd_codes: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -165,8 +147,10 @@ class Settings(BaseSettings):
     public sandbox and localhost in development."""
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     """Largest accepted request body in bytes (413 beyond)."""
-    max_json_depth: int = Field(default=64, ge=8, le=500)
-    """Deepest accepted JSON nesting in a request body (400 beyond)."""
+    max_json_depth: int = Field(default=256, ge=16, le=500)
+    """Deepest JSON nesting a request body may have; deeper is refused with 400."""
+    max_element_depth: int = Field(default=64, ge=8, le=500)
+    """Containers nested deeper than this are dropped after decoding (logged count)."""
 
     # --- storage: card ledger, feedback, analytics (issue 6) --------------------
     database_url: str = "sqlite:///ms-cds.sqlite3"
@@ -286,7 +270,7 @@ class Settings(BaseSettings):
 
 
 # Every RuleConfig threshold has a setting of the same name (tests check it).
-_RULE_FIELDS = tuple(name for name in RuleConfig.model_fields if name != "knowledge_version")
+_RULE_FIELDS = tuple(RuleThresholds.model_fields)
 
 
 async def get_settings(request: Request) -> Settings:

@@ -10,6 +10,7 @@ record, however small, changes the key, so a cache keyed by it is never stale.
 from __future__ import annotations
 
 import hashlib
+import json
 from functools import cache
 from importlib import resources
 
@@ -41,5 +42,10 @@ def record_key(record: PatientRecord, salt: str = "") -> str:
         "missing": dict(record.missing or {}),
         "prefetch": dict(record.prefetch),
     }
-    canonical = orjson.dumps(material, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    try:
+        canonical = orjson.dumps(material, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        # orjson refuses integers past 64 bits, which the stdlib decoder lets through in
+        # damaged data; the stdlib encoder is canonical too, only slower.
+        canonical = json.dumps(material, sort_keys=True, default=str).encode()
     return hashlib.blake2b(canonical, digest_size=20).hexdigest()

@@ -225,3 +225,15 @@ async def test_redis_down_is_a_miss_not_an_error() -> None:
     assert await cache.get("k1") is None
     await cache.put("k1", _facts())
     await cache.close()
+
+
+def test_record_key_survives_integers_past_64_bits() -> None:
+    """A damaged record with a huge integer still gets a stable key (once a 500)."""
+    from fhir_mappings.build import PatientRecord
+    from fhir_mappings.fingerprint import record_key
+
+    huge = {"resourceType": "Observation", "id": "o", "valueInteger": 10**30}
+    record = PatientRecord(patient_id="p", prefetch={"observations": huge})
+    assert record_key(record) == record_key(record)
+    other = PatientRecord(patient_id="p", prefetch={"observations": {**huge, "valueInteger": 1}})
+    assert record_key(record) != record_key(other)

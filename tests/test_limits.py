@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cds_service.limits import json_depth
-from tests.builders import hook_request
+from tests.builders import condition, hook_request, med_request, ms_condition
 from tests.conftest import make_settings
 
 PATH = "/cds-services/ms-patient-view"
@@ -111,13 +111,38 @@ def nested(depth: int) -> Any:
     return value
 
 
-@pytest.mark.parametrize("depth", [65, 5000, 200_000])
+@pytest.mark.parametrize("depth", [300, 5000, 200_000])
 def test_deep_nesting_is_a_400(client: TestClient, depth: int) -> None:
-    """JSON nested deeper than the limit is refused with 400 (never a RecursionError 500)."""
+    """JSON nested deeper than the decode limit is refused with 400 (never a RecursionError 500)."""
     raw = json.dumps({**BODY, "extension": {"deep": "X"}}).replace('"X"', "[" * depth + "]" * depth)
     response = client.post(PATH, content=raw, headers={"Content-Type": "application/json"})
     assert response.status_code == 400
-    assert "deeper than 64" in response.json()["issue"][0]["diagnostics"]
+    assert "deeper than 256" in response.json()["issue"][0]["diagnostics"]
+
+
+@pytest.mark.parametrize("depth", [66, 100, 240])
+def test_junk_nested_past_the_element_depth_is_dropped(client: TestClient, depth: int) -> None:
+    """Junk nested 65-250 deep in an unrelated resource is dropped; the cards still come."""
+    junk: Any = "leaf"
+    for _ in range(depth // 2):  # a list and an object: two levels a round
+        junk = [{"url": "http://example.org/x", "extension": junk}]
+    body = hook_request(
+        "order-select",
+        drafts=[med_request("m1", text="Mesenchymal stem cells")],
+        conditions=[ms_condition(), {**condition("htn", "38341003"), "extension": junk}],
+    )
+    response = client.post("/cds-services/ms-order-select", json=body)
+    assert response.status_code == 200, response.text
+    assert [c["source"]["topic"]["code"] for c in response.json()["cards"]] == ["mscWarning"]
+
+
+def test_prune_deep_drops_only_what_is_too_deep() -> None:
+    """prune_deep keeps everything at or above the limit and counts what it drops."""
+    from cds_service.jsonbody import prune_deep
+
+    value = {"a": {"b": {"c": [1, {"d": 2}]}}, "keep": [1, 2]}
+    assert prune_deep(value, 3) == 1
+    assert value == {"a": {"b": {}}, "keep": [1, 2]}
 
 
 def test_brackets_inside_strings_do_not_count(client: TestClient) -> None:

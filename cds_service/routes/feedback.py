@@ -62,7 +62,8 @@ async def post_feedback(
     if service is None:
         raise NotFound(f"no CDS service '{service_id[:64]}'")
     items = parse_feedback(
-        await read_json(request, settings.max_json_depth), settings.feedback_max_items
+        await read_json(request, settings.max_json_depth, settings.max_element_depth),
+        settings.feedback_max_items,
     )
     storage: Storage = request.app.state.storage
     try:

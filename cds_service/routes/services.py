@@ -63,7 +63,9 @@ async def call_service(
     timer = StageTimer()
     try:
         with timer.stage("parse"):
-            hook_request = parse_request(await read_json(request, settings.max_json_depth))
+            hook_request = parse_request(
+                await read_json(request, settings.max_json_depth, settings.max_element_depth)
+            )
         body, result = await run_service(
             service,
             hook_request,
