@@ -10,7 +10,7 @@ from datetime import date
 from cards.config import RuleConfig
 from cards.decision import RuleInput
 from cards.model import Card
-from cards.registry import rules_for
+from cards.registry import patient_record_needed, rules_for
 from fhir_mappings.build import PatientRecord, derive_facts
 from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import DraftOrder, PatientFacts
@@ -59,7 +59,15 @@ def evaluate(
 ) -> Evaluation:
     """`known_facts`: this exact record's patient facts from a cache (prefetch not re-read)."""
     with stage("mapping"):
-        derived = derive_facts(record, today, mapping, known_facts)
+        derived = derive_facts(
+            record,
+            today,
+            mapping,
+            known_facts,
+            patient_needed=lambda drafts: patient_record_needed(
+                hook, judged_orders(hook, drafts, selections)
+            ),
+        )
         facts, orders = derived.facts, derived.orders
     rule_input = RuleInput(
         hook=hook,

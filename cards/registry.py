@@ -24,9 +24,18 @@ from cards.rules.escalation import dmt_escalation
 from cards.rules.gaps import data_gaps
 from cards.rules.msc import msc_warning
 from cards.rules.ppms import OCRELIZUMAB, ppms_ocrelizumab
+from fhir_mappings.facts import DraftOrder, OrderKind
 from fhir_mappings.valuesets import all_value_sets
 
-__all__ = ["HOOKS", "RULES", "RegistryError", "Rule", "check_registry", "rules_for"]
+__all__ = [
+    "HOOKS",
+    "RULES",
+    "RegistryError",
+    "Rule",
+    "check_registry",
+    "patient_record_needed",
+    "rules_for",
+]
 
 HOOKS = frozenset({"order-select", "order-sign", "patient-view"})
 ORDER_HOOKS = frozenset({"order-select", "order-sign"})
@@ -62,6 +71,20 @@ RULES: tuple[Rule, ...] = (
     Rule("ppms-ocrelizumab", "ppmsOcrelizumab", HOOKS, ppms_ocrelizumab, render_ppms_ocrelizumab),
     Rule("data-gaps", "dataGaps", PATIENT_VIEW, data_gaps, render_data_gaps),
 )
+
+
+def patient_record_needed(hook: str, judged: tuple[DraftOrder, ...]) -> bool:
+    """Whether any rule at this hook can use the patient's record for these orders.
+
+    patient-view always reads it. At the order hooks every rule judges an MSC or a
+    DMT order (mscWarning, dmtEscalation, ppmsOcrelizumab); with neither among the
+    judged orders no rule can fire, so the record need not be parsed (most orders a
+    health system sends are neither). tests/test_registry_shortcut.py holds this
+    against every golden request.
+    """
+    if hook not in ORDER_HOOKS:
+        return True
+    return any(order.kind in (OrderKind.MSC, OrderKind.DMT) for order in judged)
 
 
 def rules_for(hook: str) -> list[Rule]:

@@ -85,8 +85,8 @@ async def run_service(
         stage=stage,
         known_facts=known,
     )
-    if cache is not None and key is not None and known is None:
-        await cache.put(key, result.patient_facts or result.facts)
+    if cache is not None and key is not None and known is None and result.patient_facts:
+        await cache.put(key, result.patient_facts)  # never the facts of an unread record
     with stage("render"):
         body = {"cards": [dump(card) for card in result.cards]}
     return body, result

@@ -6,7 +6,7 @@ the system clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -51,7 +51,9 @@ class DerivedFacts:
     """One call's facts: what the rules see, and the part a facts cache may keep."""
 
     facts: PatientFacts  # the patient's facts plus the drafts' parse notes
-    patient: PatientFacts  # from the record alone: the same record, the same facts
+    # From the record alone (the same record, the same facts): what a facts cache may
+    # keep. None when the record was not read because no rule could use it.
+    patient: PatientFacts | None
     orders: list[DraftOrder]
     pool: ResourcePool
 
@@ -61,21 +63,27 @@ def derive_facts(
     today: date,
     config: MappingConfig | None = None,
     known: PatientFacts | None = None,
+    patient_needed: Callable[[list[DraftOrder]], bool] | None = None,
 ) -> DerivedFacts:
     """Facts for one call: the patient's (from the prefetch) and the draft orders'.
 
     `known` is the patient facts already derived from this exact record, date and
     config (a facts cache hit): the prefetch is then not read again. Drafts are
-    always judged.
+    always judged. `patient_needed(orders)` False: no rule can use the record for
+    these orders, so it is not read (the facts then hold only what the request says).
     """
     try:
-        return _derive(record, today, config or MappingConfig(), known)
+        return _derive(record, today, config or MappingConfig(), known, patient_needed)
     finally:
         forget_concepts()
 
 
 def _derive(
-    record: PatientRecord, today: date, config: MappingConfig, known: PatientFacts | None
+    record: PatientRecord,
+    today: date,
+    config: MappingConfig,
+    known: PatientFacts | None,
+    patient_needed: Callable[[list[DraftOrder]], bool] | None,
 ) -> DerivedFacts:
     drafts = flatten(record.draft_orders)
     history = history_of(record)
@@ -84,14 +92,23 @@ def _derive(
     pool.mark_drafts(drafts)
     orders = [o for raw in drafts if (o := draft_order_of(raw, pool, config)) is not None]
     draft_notes = [str(n) for n in pool.notes]
-    if known is None:
+    if known is None and (patient_needed is None or patient_needed(orders)):
         # The patient's facts from the prefetch alone, so they depend on nothing else.
         known = patient_facts(record, ResourcePool(history), today, config)
-    facts = known
+    facts = known if known is not None else unread_record(record)
     if draft_notes:
-        notes = tuple(_unique([*draft_notes, *known.parse_notes]))
-        facts = known.model_copy(update={"parse_notes": notes})
+        notes = tuple(_unique([*draft_notes, *facts.parse_notes]))
+        facts = facts.model_copy(update={"parse_notes": notes})
     return DerivedFacts(facts=facts, patient=known, orders=orders, pool=pool)
+
+
+def unread_record(record: PatientRecord) -> PatientFacts:
+    """The facts of a record that was not read: only what the request itself says."""
+    return PatientFacts(
+        patient_ref=f"Patient/{record.patient_id}" if record.patient_id else None,
+        unavailable=tuple(record.missing or ()),
+        missing_data=tuple(f"{k}: {why}" for k, why in (record.missing or {}).items()),
+    )
 
 
 def build_facts(

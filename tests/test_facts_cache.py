@@ -115,10 +115,13 @@ def test_drafts_are_judged_per_call_on_a_hit(counted: tuple[TestClient, Counting
     """With the patient's facts cached, a different draft order still gets its own answer."""
     client, cache = counted
     url = "/cds-services/ms-order-select"
-    vitamin = hook_request(
-        "order-select", drafts=[med_request("d-1", text="Vitamin D")], conditions=[ms_condition()]
+    # A DMT order reads (and caches) the record; stable RRMS: no card for it.
+    dmt = hook_request(
+        "order-select",
+        drafts=[med_request("d-1", text="Ocrevus 300 mg IV")],
+        conditions=[ms_condition()],
     )
-    assert _topics(client.post(url, json=vitamin)) == []
+    assert _topics(client.post(url, json=dmt)) == []
     assert _topics(client.post(url, json=_msc_request(conditions=[ms_condition()]))) == [
         "mscWarning"
     ]
@@ -237,3 +240,18 @@ def test_record_key_survives_integers_past_64_bits() -> None:
     assert record_key(record) == record_key(record)
     other = PatientRecord(patient_id="p", prefetch={"observations": {**huge, "valueInteger": 1}})
     assert record_key(record) != record_key(other)
+
+
+def test_an_unread_record_is_never_cached(counted: tuple[TestClient, CountingCache]) -> None:
+    """An order no rule can use leaves the record unread, and nothing unread is cached."""
+    client, cache = counted
+    baclofen = hook_request(
+        "order-select",
+        drafts=[med_request("d-2", text="Baclofen 10 mg")],
+        conditions=[ms_condition()],
+    )
+    assert _topics(client.post("/cds-services/ms-order-select", json=baclofen)) == []
+    assert cache.hits == 0 and cache.misses == 1
+    msc = _msc_request(conditions=[ms_condition()])
+    assert _topics(client.post("/cds-services/ms-order-select", json=msc)) == ["mscWarning"]
+    assert cache.hits == 0  # the baclofen call stored nothing: this one read the record
