@@ -53,7 +53,11 @@ def json_depth(raw: bytes, limit: int) -> int:
     count = len(quoted) - quoted.count(b'"')
     if count <= limit:
         return count
-    structure = b"".join(quoted.split(b'"')[::2])
+    # Drop adjacent quote pairs first (C speed): a bracket-free string, or two strings
+    # with no structure between them merged into one; either way every bracket keeps
+    # its inside/outside parity. Only strings holding brackets are left to split.
+    quoted = quoted.replace(b'""', b"")
+    structure = b"".join(quoted.split(b'"')[::2]) if b'"' in quoted else quoted
     if len(structure) > _PEEL_MAX:
         return _walk_depth(structure, limit)
     depth = 0

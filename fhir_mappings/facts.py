@@ -219,7 +219,7 @@ class DraftOrder(Fact):
     product: str | None = None
     reason: OrderReason = OrderReason.NONE
     sources: tuple[str, ...] = ()
-    validated: bool = True
+    validated: bool = True  # False: unrepairable, or an order no rule judges (not validated)
     dmt_ingredient: str | None = None
     dmt_efficacy: EfficacyClass | None = None
 

@@ -96,6 +96,11 @@ def _product(concepts: list[Any]) -> str | None:
     return None
 
 
+def _ref(raw: dict[str, Any], rtype: str) -> str:
+    rid = raw.get("id")
+    return f"{rtype}/{rid}" if isinstance(rid, str) and rid else rtype
+
+
 def draft_order_of(
     raw: dict[str, Any], pool: ResourcePool, config: MappingConfig | None = None
 ) -> DraftOrder | None:
@@ -103,17 +108,28 @@ def draft_order_of(
     rtype = raw.get("resourceType")
     if not isinstance(rtype, str) or rtype not in ORDER_TYPES:
         return None  # a list or object here is unhashable: check the type first
+    status = first_str(raw.get("status"))
+    if status and status.lower() in _DEAD_STATUSES:
+        return None
+    # What the order is for is read from the raw JSON: repair may have dropped an element
+    # (an R5 `medication`, a wrongly typed coding) that names the product.
+    concepts = order_concepts(raw, pool)
+    kind, matched_by, dmt = _kind(concepts, config or MappingConfig())
+    if kind is OrderKind.OTHER:
+        # No rule judges it: the validation budget goes where the rules look.
+        ref = _ref(raw, rtype)
+        return DraftOrder(
+            ref=ref,
+            resource_type=rtype,
+            kind=kind,
+            product=_product(concepts),
+            sources=(ref,),
+            validated=False,
+        )
     resource: Resource = pool.get(raw)
     # Read the repaired JSON when validation succeeded; otherwise read the raw
     # JSON defensively so a damaged order can never hide an MSC product.
     data = resource.data if resource.validated else raw
-    status = first_str(data.get("status"))
-    if status and status.lower() in _DEAD_STATUSES:
-        return None
-    # What the order is for is read from the raw JSON: repair may have dropped an
-    # element (an R5 `medication`, a wrongly typed coding) that names the product.
-    concepts = order_concepts(raw, pool)
-    kind, matched_by, dmt = _kind(concepts, config or MappingConfig())
     reason, reason_sources = _reason(data, pool)
     return DraftOrder(
         ref=resource.ref,
