@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
 from fhir_mappings.coding import forget_concepts
@@ -86,15 +87,16 @@ def _derive(
     patient_needed: Callable[[list[DraftOrder]], bool] | None,
 ) -> DerivedFacts:
     drafts = flatten(record.draft_orders)
-    history = history_of(record)
-    # Drafts first: a reasonReference in a draft usually points into the same bundle.
-    pool = ResourcePool([*drafts, *history])
+    history = cache(lambda: history_of(record))
+    # Drafts first: a reasonReference in a draft usually points into the same bundle;
+    # the record is indexed only if a draft references something outside it.
+    pool = ResourcePool(drafts, more=history)
     pool.mark_drafts(drafts)
     orders = [o for raw in drafts if (o := draft_order_of(raw, pool, config)) is not None]
     draft_notes = [str(n) for n in pool.notes]
     if known is None and (patient_needed is None or patient_needed(orders)):
         # The patient's facts from the prefetch alone, so they depend on nothing else.
-        known = patient_facts(record, ResourcePool(history), today, config)
+        known = patient_facts(record, ResourcePool(history()), today, config)
     facts = known if known is not None else unread_record(record)
     if draft_notes:
         notes = tuple(_unique([*draft_notes, *facts.parse_notes]))

@@ -11,6 +11,7 @@ path only: never a value (values can be PHI).
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -278,26 +279,38 @@ def flatten(value: Any) -> list[dict[str, Any]]:
         entries = value.get("entry")
         if not isinstance(entries, list):
             return []
-        out = []
+        out: list[dict[str, Any]] = []
         for entry in entries:
-            if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
-                out.extend(flatten(entry["resource"]))
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            if isinstance(resource, dict):
+                if resource.get("resourceType") == "Bundle":
+                    out.extend(flatten(resource))
+                else:
+                    out.append(resource)
         return out
     return [value]
 
 
 @dataclass
 class ResourcePool:
-    """All resources of one request, validated lazily and once each."""
+    """All resources of one request, validated lazily and once each.
+
+    `more` loads further resources (the patient's record, behind the draft orders)
+    only when first needed: most orders reference nothing outside their own bundle.
+    """
 
     raw: list[dict[str, Any]]
+    more: Callable[[], list[dict[str, Any]]] | None = None
     _by_type: dict[str, list[dict[str, Any]]] = field(default_factory=dict, init=False)
     _by_ref: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict, init=False)
     _validated: dict[int, Resource] = field(default_factory=dict, init=False)
     _drafts: set[int] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
-        for item in self.raw:
+        self._index(self.raw)
+
+    def _index(self, items: list[dict[str, Any]]) -> None:
+        for item in items:
             rtype, rid = item.get("resourceType"), item.get("id")
             if isinstance(rtype, str):
                 self._by_type.setdefault(rtype, []).append(item)
@@ -305,8 +318,16 @@ class ResourcePool:
                     # The first resource with a type and id wins (drafts come first).
                     self._by_ref.setdefault((rtype, rid), item)
 
+    def _load_more(self) -> None:
+        if self.more is not None:
+            load, self.more = self.more, None
+            extra = load()
+            self.raw = [*self.raw, *extra]
+            self._index(extra)
+
     def of_type(self, resource_type: str) -> list[dict[str, Any]]:
         """Raw resources of one type (unvalidated: filter cheaply, then `get`)."""
+        self._load_more()
         return self._by_type.get(resource_type, [])
 
     def mark_drafts(self, drafts: list[dict[str, Any]]) -> None:
@@ -333,7 +354,12 @@ class ResourcePool:
             parts = parts[:-2]  # a versioned reference: Type/id/_history/vid
         if len(parts) < 2 or not parts[-2] or not parts[-1]:
             return None  # 'x', '/', 'Condition/', '/id': not a reference we can resolve
-        return self._by_ref.get((parts[-2], parts[-1]))
+        key = (parts[-2], parts[-1])
+        found = self._by_ref.get(key)
+        if found is None and self.more is not None:
+            self._load_more()
+            found = self._by_ref.get(key)
+        return found
 
     @property
     def notes(self) -> list[ParseNote]:
