@@ -79,16 +79,6 @@ class Settings(BaseSettings, RuleThresholds):
     mri_new_t2_codes: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Local Observation codes ("system|code", comma-separated) for new/enlarging T2 lesions."""
 
-    @field_validator("mri_gd_codes", "mri_new_t2_codes", mode="before")
-    @classmethod
-    def _split_codes(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = value.strip()
-            if value.startswith("["):
-                return json.loads(value)
-            return [v.strip() for v in value.split(",") if v.strip()]
-        return value
-
     # --- FHIR fetch and prefetch (issue 4) --------------------------------------
     fhir_call_timeout: float = Field(1.5, gt=0)
     """Seconds one FHIR call may take (connect, headers and body), per page or redirect."""
@@ -110,16 +100,6 @@ class Settings(BaseSettings, RuleThresholds):
     """Allow FHIR servers on loopback addresses (development mode always does)."""
     fhir_allow_private: bool = False
     """Allow FHIR servers on private addresses (10/8, 192.168/16, fc00::/7...); link-local never."""
-
-    @field_validator("fhir_allowed_servers", mode="before")
-    @classmethod
-    def _split_servers(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = value.strip()
-            if value.startswith("["):
-                return json.loads(value)
-            return [v.strip() for v in value.split(",") if v.strip()]
-        return value
 
     # --- client authentication, CORS, limits (issue 5) --------------------------
     trusted_issuers: dict[str, TrustedIssuer] = Field(default_factory=dict)
@@ -203,10 +183,24 @@ class Settings(BaseSettings, RuleThresholds):
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("audience", "jwt_algorithms", "cors_origins", mode="before")
+    @field_validator(
+        "mri_gd_codes",
+        "mri_new_t2_codes",
+        "fhir_allowed_servers",
+        "audience",
+        "jwt_algorithms",
+        "cors_origins",
+        mode="before",
+    )
     @classmethod
     def _split_lists(cls, value: Any) -> Any:
-        return cls._split_servers(value)
+        """List settings from the environment: comma-separated, or a JSON array."""
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                return json.loads(value)
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
 
     @field_validator("jwt_algorithms")
     @classmethod
