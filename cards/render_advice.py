@@ -80,25 +80,25 @@ def _activity_lines(decision: Decision) -> list[str]:
     return lines
 
 
-def render_dmt_escalation(decision: Decision) -> Card:
-    text = content(decision.topic)
+def _render_with_order(decision: Decision, extra: list[str], ordered_note: str = "") -> Card:
+    """A card that may be about a DMT being ordered: say which, and use the order summary."""
     ordered = decision.details.get("order")
-    extra = [text["activity_heading"], *_activity_lines(decision)]
     if ordered:
         ingredient = decision.explanation.get("orderedDmt", {}).get("ingredient")
-        extra.append(f"- being ordered: {ingredient} (platform DMT)")
+        extra = [*extra, f"- being ordered: {ingredient}{ordered_note}"]
     summary_key = "summary_order" if ordered else "summary"
     return _card(decision, summary_key, extra, **_suggestions(decision))
+
+
+def render_dmt_escalation(decision: Decision) -> Card:
+    text = content(decision.topic)
+    extra = [text["activity_heading"], *_activity_lines(decision)]
+    return _render_with_order(decision, extra, " (platform DMT)")
 
 
 def render_ppms_ocrelizumab(decision: Decision) -> Card:
-    ordered = decision.details.get("order")
     extra = [f"- course: {decision.explanation['course']}", *_activity_lines(decision)]
-    if ordered:
-        ingredient = decision.explanation.get("orderedDmt", {}).get("ingredient")
-        extra.append(f"- being ordered: {ingredient}")
-    summary_key = "summary_order" if ordered else "summary"
-    return _card(decision, summary_key, extra, **_suggestions(decision))
+    return _render_with_order(decision, extra)
 
 
 def render_data_gaps(decision: Decision) -> Card:

@@ -138,19 +138,24 @@ def test_serve_refuses_invalid_settings_before_uvicorn(
     )
 
 
-def test_asgi_import_fails_fast(tmp_path: Path) -> None:
-    """`uvicorn cds_service.asgi:app` with a bad setting exits 2 with a readable line only."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
-    env["CDS_READINESS_TIMEOUT_SECONDS"] = "soon"
-    done = subprocess.run(
+def _import_asgi(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Import the ASGI entry point in a fresh interpreter, as uvicorn would."""
+    return subprocess.run(
         [sys.executable, "-c", "import cds_service.asgi"],
         env=env,
-        cwd=tmp_path,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def test_asgi_import_fails_fast(tmp_path: Path) -> None:
+    """`uvicorn cds_service.asgi:app` with a bad setting exits 2 with a readable line only."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
+    env["CDS_READINESS_TIMEOUT_SECONDS"] = "soon"
+    done = _import_asgi(env, tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip() == (
         "invalid setting CDS_READINESS_TIMEOUT_SECONDS: Input should be a valid number, "
@@ -256,15 +261,7 @@ def test_asgi_import_refuses_unsafe_production(tmp_path: Path) -> None:
     """`uvicorn cds_service.asgi:app` in production without trusted issuers exits 2 naming
     what is missing, without a traceback."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
-    done = subprocess.run(
-        [sys.executable, "-c", "import cds_service.asgi"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _import_asgi(env, tmp_path)
     assert done.returncode == 2
     assert done.stderr.startswith("CDS_TRUSTED_ISSUERS is empty")
     assert "Traceback" not in done.stderr
