@@ -31,6 +31,7 @@ JSON_MEDIA_TYPES = frozenset({"application/json", "application/fhir+json"})
 
 # Everything but quotes and brackets (escapes are removed before this is applied).
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+_ONE_BRACKET_KIND = bytes.maketrans(b"{}", b"[]")
 # Peel at most this much structure (each pass is one level); walk anything larger.
 _PEEL_MAX = 256 * 1024
 
@@ -40,31 +41,38 @@ def json_depth(raw: bytes, limit: int) -> int:
     `limit` exactly when the text nests deeper; exact up to `limit` + 1 once the text
     has more than `limit` brackets, cheap when it has fewer.
 
-    In C-speed byte operations (a typical 45 KB request: ~100 us, where a regex over the
+    In C-speed byte operations (a typical 45 KB request: ~45 us, where a regex over the
     strings and a loop over the brackets took ~450 us): drop escaped backslashes and
     quotes (left to right, so runs of backslashes pair correctly), keep only quotes and
-    brackets, drop what lies between the 1st and 2nd quote, the 3rd and 4th, ... (the
-    strings), then peel the empty containers, one level per pass. A huge structure
-    (hostile, or a very large record) is walked once instead.
+    brackets (both kinds as one: depth does not depend on the kind, and a text whose
+    kinds mismatch is not JSON, which the decoder refuses), drop the strings, then peel
+    the empty containers, one level per pass. A huge structure (hostile, or a very large
+    record) is walked once instead.
     """
     if b"\\" in raw:
         raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
-    quoted = raw.translate(None, _NOT_STRUCTURE)
-    count = len(quoted) - quoted.count(b'"')
+    quoted = raw.translate(_ONE_BRACKET_KIND, _NOT_STRUCTURE)
+    quotes = quoted.count(b'"')
+    count = len(quoted) - quotes
     if count <= limit:
         return count
-    # Drop adjacent quote pairs first (C speed): a bracket-free string, or two strings
-    # with no structure between them merged into one; either way every bracket keeps
-    # its inside/outside parity. Only strings holding brackets are left to split.
-    quoted = quoted.replace(b'""', b"")
-    structure = b"".join(quoted.split(b'"')[::2]) if b'"' in quoted else quoted
+    if quoted.count(b'""') * 2 == quotes:
+        # Every string is an adjacent quote pair (the 1st and 2nd quote, the 3rd and 4th,
+        # ...: a left-to-right count pairs them so): no string holds a bracket.
+        structure = quoted.translate(None, b'"')
+    else:
+        # Drop adjacent pairs first: a bracket-free string, or two strings with no
+        # structure between them merged into one; either way every bracket keeps its
+        # inside/outside parity. Only strings holding brackets are left to split.
+        quoted = quoted.replace(b'""', b"")
+        structure = b"".join(quoted.split(b'"')[::2])
     if len(structure) > _PEEL_MAX:
         return _walk_depth(structure, limit)
     depth = 0
     while structure and depth <= limit:
-        # Mark the empty containers present now, then drop the marks: pairs this pass
-        # uncovers wait for the next pass, so each pass is exactly one level.
-        peeled = structure.replace(b"[]", b"x").replace(b"{}", b"x").translate(None, b"x")
+        # `replace` matches in the text as it was: pairs a pass uncovers wait for the
+        # next pass, so each pass is exactly one level.
+        peeled = structure.replace(b"[]", b"")
         if len(peeled) == len(structure):
             break  # unbalanced: not JSON, which the decoder then refuses
         structure = peeled
