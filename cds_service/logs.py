@@ -28,7 +28,7 @@ __all__ = [
     "ConsoleFormatter",
     "JsonFormatter",
     "configure_logging",
-    "request_log",
+    "note_hook_call",
     "safe_hook_instance",
     "uvicorn_log_config",
     "uvicorn_options",
@@ -188,34 +188,34 @@ def safe_hook_instance(value: object) -> str:
     return "not-a-uuid"
 
 
-def request_log(
+def note_hook_call(
+    state: dict[str, Any],
     *,
     service: str,
     hook_instance: object,
-    status: int,
-    started: float,
     cards: list[str | None] | None = None,
     skipped: int | None = None,
     patient: str | None = None,
 ) -> None:
-    """One hook call. `patient` is a `privacy.patient_hash`, never an id."""
-    extra: dict[str, Any] = {
-        "service": service,
-        "hookInstance": safe_hook_instance(hook_instance),
-        "status": status,
-        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-    }
+    """What a hook call adds to its request's log line (`AccessLogMiddleware` writes it, as
+    `hook call`: one line per call, not two). `patient` is a `privacy.patient_hash`,
+    never an id. `state` is the ASGI scope's state (`request.state` reads the same)."""
+    fields: dict[str, Any] = {"service": service, "hookInstance": safe_hook_instance(hook_instance)}
     if patient is not None:
-        extra["patient"] = patient
+        fields["patient"] = patient
     if cards is not None:
-        extra["cards"] = [c for c in cards if c]
+        fields["cards"] = [c for c in cards if c]
     if skipped is not None:
-        extra["skipped_elements"] = skipped
-    log.info("hook call", extra=extra)
+        fields["skipped_elements"] = skipped
+    state[_HOOK_FIELDS] = fields
+
+
+_HOOK_FIELDS = "hook_call_log"
 
 
 class AccessLogMiddleware:
-    """One line per HTTP request: method, route template, status, duration."""
+    """One line per HTTP request: method, route template, status, duration; a hook call's
+    line is `hook call` and adds what the route noted (`note_hook_call`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -237,6 +237,8 @@ class AccessLogMiddleware:
             await self.app(scope, receive, record_status)
         finally:
             route = scope.get("route")
+            state = scope.get("state", {})
+            hook_fields = state.get(_HOOK_FIELDS)
             extra: dict[str, Any] = {
                 "method": scope.get("method", ""),
                 # The template (/cds-services/{service_id}), never the raw path or query.
@@ -244,7 +246,10 @@ class AccessLogMiddleware:
                 "status": status,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
             }
-            rejection = scope.get("state", {}).get("auth_rejection")
+            rejection = state.get("auth_rejection")
             if rejection:
                 extra["auth_rejection"] = rejection
-            access_log.info("http request", extra=extra)
+            if hook_fields is None:
+                access_log.info("http request", extra=extra)
+            else:
+                log.info("hook call", extra={**hook_fields, **extra})

@@ -118,7 +118,8 @@ def test_our_formatters_withhold_exception_messages(formatter: logging.Formatter
 
 
 def test_hook_call_line_fields(client: TestClient, capfd: pytest.CaptureFixture[str]) -> None:
-    """A hook call logs service, hookInstance, status, timing and the patient's keyed hash."""
+    """A hook call logs one line: service, hookInstance, route, status, timing and the
+    patient's keyed hash."""
     configure_logging("json")
     response = client.post("/cds-services/ms-patient-view", json=hook_request("patient-view"))
     assert response.status_code == 200
@@ -130,5 +131,20 @@ def test_hook_call_line_fields(client: TestClient, capfd: pytest.CaptureFixture[
     assert call["status"] == 200
     assert isinstance(call["duration_ms"], float)
     assert call["patient"] == patient_hash("pat-1", DEV_PATIENT_HASH_KEY)
-    access = next(line for line in lines if line["event"] == "http request")
-    assert access["route"] == "/cds-services/{service_id}" and access["status"] == 200
+    assert call["route"] == "/cds-services/{service_id}" and call["method"] == "POST"
+    assert not [line for line in lines if line["event"] == "http request"]
+
+
+def test_refused_hook_call_is_one_line_with_its_status(
+    client: TestClient, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A refused hook call (here a 400) logs one `hook call` line with the status sent."""
+    configure_logging("json")
+    body = {**hook_request("patient-view"), "context": {"userId": "Practitioner/1"}}
+    response = client.post("/cds-services/ms-patient-view", json=body)
+    assert response.status_code == 400
+    lines = [json.loads(x) for x in capfd.readouterr().err.splitlines() if x.startswith("{")]
+    calls = [line for line in lines if line["event"] in ("hook call", "http request")]
+    assert len(calls) == 1 and calls[0]["event"] == "hook call"
+    assert calls[0]["status"] == 400 and calls[0]["service"] == "ms-patient-view"
+    assert "patient" not in calls[0]  # no patientId in the context: nothing to hash
