@@ -28,6 +28,7 @@ from cds_service.services import SERVICES
 from cds_service.settings import Settings
 from cds_service.storage import Storage
 from cds_service.warmup import warm_up
+from fhir_mappings.resources import configure_validation_memo
 from fhir_mappings.valuesets import all_value_sets
 
 __all__ = ["OPERATION_OUTCOME_SCHEMA", "create_app"]
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
                 await app.state.facts_cache.close()
             log.info("shutdown complete")
 
+    configure_validation_memo(settings.validation_memo_size)
     app = FastAPI(title="MS CDS Hooks service", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.clock = clock
@@ -92,11 +94,12 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
     )
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(HookMetricsMiddleware)  # outermost: counts every status, 413 too
+    # The hook route first: routes are matched in order, and it takes nearly every request.
+    app.include_router(services.router)
     app.include_router(health.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)
     app.include_router(discovery.router)
-    app.include_router(services.router)
     app.include_router(feedback.router)
     app.include_router(analytics.router)
     _document_request_body(app)

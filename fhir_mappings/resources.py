@@ -19,16 +19,28 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
+from fhir_mappings.valid_elements import ValidElements
+
 __all__ = [
     "USED_ELEMENTS",
+    "VALID_ELEMENTS",
     "ParseNote",
     "Resource",
     "ResourcePool",
+    "configure_validation_memo",
     "flatten",
     "validate_resource",
 ]
 
 _MAX_REPAIR_ROUNDS = 4
+# Process-wide: element values found valid, by digest (see valid_elements).
+VALID_ELEMENTS = ValidElements()
+
+
+def configure_validation_memo(max_size: int) -> None:
+    """A fresh memo of `max_size` digests (0: off), e.g. from the service's settings."""
+    global VALID_ELEMENTS
+    VALID_ELEMENTS = ValidElements(max_size)
 
 
 @dataclass(frozen=True)
@@ -225,8 +237,10 @@ def validate_resource(raw: dict[str, Any]) -> Resource:
         return Resource(resource_type[:64], rid, raw, False, (note,))
     trimmed = _trimmed(resource_type, raw)
     if trimmed is not None:
+        checked, unknown = VALID_ELEMENTS.substitute(resource_type, model, trimmed)
         try:
-            model.model_validate(trimmed)
+            model.model_validate(checked)
+            VALID_ELEMENTS.learn(unknown)
             return Resource(resource_type, rid, trimmed, True)
         except (ValidationError, TypeError, ValueError, RecursionError):
             pass  # the full repair below says exactly what was wrong
