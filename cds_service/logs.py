@@ -21,6 +21,7 @@ import traceback
 from types import TracebackType
 from typing import Any
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
@@ -79,7 +80,10 @@ class JsonFormatter(_SafeExceptions):
         }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        try:
+            return orjson.dumps(entry, default=str).decode()
+        except (orjson.JSONEncodeError, TypeError):  # e.g. a lone surrogate: escaped instead
+            return json.dumps(entry, default=str)
 
 
 class ConsoleFormatter(_SafeExceptions):
@@ -131,6 +135,12 @@ def _formatter(log_format: str) -> logging.Formatter:
 
 
 def configure_logging(log_format: str, level: str = "INFO") -> None:
+    # No formatter here writes where a call came from, or thread and process ids: skip
+    # collecting them on every record (the Python logging HOWTO's "Optimization").
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_formatter(log_format))
     root = logging.getLogger("ms_cds")

@@ -148,3 +148,12 @@ def test_refused_hook_call_is_one_line_with_its_status(
     assert len(calls) == 1 and calls[0]["event"] == "hook call"
     assert calls[0]["status"] == 400 and calls[0]["service"] == "ms-patient-view"
     assert "patient" not in calls[0]  # no patientId in the context: nothing to hash
+
+
+def test_json_line_with_a_lone_surrogate_is_still_written() -> None:
+    """A field orjson cannot encode (a lone surrogate) is escaped, never a logging error."""
+    record = logging.getLogger("ms_cds").makeRecord(
+        "ms_cds", logging.INFO, __file__, 1, "event", (), None, extra={"detail": "a\ud800b"}
+    )
+    line = json.loads(JsonFormatter().format(record))
+    assert line["detail"] == "a\ud800b" and line["event"] == "event"
