@@ -143,6 +143,9 @@ class Settings(BaseSettings, RuleThresholds):
     """Card ledger entries held in memory while the database is unreachable."""
     ledger_batch_size: int = Field(default=500, ge=1)
     """Card ledger entries written per database transaction."""
+    ledger_write_interval_seconds: float = Field(default=0.2, ge=0, le=5)
+    """The ledger writer gathers cards this long before a write (one transaction per batch,
+    not per card); 0 writes each at once. Feedback and shutdown flush first."""
     ledger_shutdown_timeout: float = Field(default=10.0, ge=0)
     """Seconds allowed at shutdown to write the card ledger entries still in memory."""
     feedback_max_items: int = Field(default=1000, ge=1)

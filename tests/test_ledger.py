@@ -139,3 +139,45 @@ def test_full_buffer_drops_with_a_log_line(
     messages = [r.getMessage() for r in caplog.records]
     assert "card ledger buffer full: entries dropped" in messages
     assert "card ledger entries not written at shutdown" in messages
+
+
+def test_cards_recorded_within_the_write_interval_go_in_one_transaction(sqlite_url: str) -> None:
+    """The writer gathers what arrives within its interval into one batch; flush writes now."""
+    with migrated(sqlite_url) as engine:
+        ledger = CardLedger(engine, write_interval=30)
+        batches: list[int] = []
+        write = ledger._write
+
+        def counting(batch: list[LedgerEntry]) -> bool:
+            batches.append(len(batch))
+            return write(batch)
+
+        ledger._write = counting  # type: ignore[method-assign]
+        ledger.start()
+        for i in range(10):
+            ledger.record([entry(f"u{i}")])
+        assert ledger.flush(timeout=10)  # long before the 30 s interval
+        assert batches == [10]
+        assert ledger.close(timeout=5) == 0
+    assert len(rows(sqlite_url, card_ledger)) == 10
+
+
+def test_feedback_right_after_the_card_knows_the_card(
+    db_url: str, app_factory: Callable[..., FastAPI]
+) -> None:
+    """Feedback sent at once on a card still waiting to be written is not 'unknown'."""
+    app = app_factory(make_settings(database_url=db_url, ledger_write_interval_seconds=5))
+    with TestClient(app) as client:
+        [card] = client.post("/cds-services/ms-order-select", json=MSC_REQUEST).json()["cards"]
+        feedback = {
+            "feedback": [
+                {
+                    "card": card["uuid"],
+                    "outcome": "overridden",
+                    "outcomeTimestamp": "2026-11-25T09:00:00Z",
+                }
+            ]
+        }
+        response = client.post("/cds-services/ms-order-select/feedback", json=feedback)
+    assert response.status_code == 200, response.text
+    assert response.json()["unknownCards"] == 0

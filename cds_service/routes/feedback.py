@@ -22,6 +22,8 @@ from cds_service.storage.feedback_store import save_feedback
 log = logging.getLogger("ms_cds.feedback")
 
 # Client authentication: the same client JWT check as the service route (bare 401).
+_LEDGER_FLUSH_SECONDS = 1.0
+
 router = APIRouter(dependencies=[Depends(require_client)])
 
 _BODY_DOC: dict[str, Any] = {
@@ -66,6 +68,10 @@ async def post_feedback(
         settings.feedback_max_items,
     )
     storage: Storage = request.app.state.storage
+    if storage.ledger.pending:
+        # Cards just returned may still wait in the ledger's buffer: write them first, so
+        # feedback on them is not flagged as about an unknown card.
+        await asyncio.to_thread(storage.ledger.flush, _LEDGER_FLUSH_SECONDS)
     try:
         result = await asyncio.to_thread(
             save_feedback, storage.engine, service.id, items, datetime.now(UTC)

@@ -1,9 +1,11 @@
 """The card ledger: every returned card, recorded without slowing the response.
 
 `record()` only appends to an in-memory buffer (microseconds, never raises); a writer
-thread drains it in batches, one transaction each. When the database is unreachable the
-batch stays in the buffer and is retried with backoff (0.5 s doubling to 30 s), so a
-short outage loses nothing. Two limits, each logged with a count when hit:
+thread drains it in batches, one transaction each, gathering a batch for up to
+`write_interval` seconds first (hundreds of one-card transactions a second would cost
+the request thread its interpreter time; `flush()` writes at once). When the database
+is unreachable the batch stays in the buffer and is retried with backoff (0.5 s
+doubling to 30 s), so a short outage loses nothing. Two limits, each logged with a count when hit:
 - the buffer holds at most `ledger_buffer_size` entries: beyond that new entries are
   dropped (memory must stay bounded during a long outage);
 - at shutdown the writer gets `ledger_shutdown_timeout` seconds to write what is left.
@@ -50,8 +52,11 @@ class CardLedger:
         batch_size: int = 500,
         retry_min: float = 0.5,
         retry_max: float = 30.0,
+        write_interval: float = 0.0,
     ) -> None:
         self._engine = engine
+        self._write_interval = write_interval
+        self._flush_requested = False
         self._buffer_size = buffer_size
         self._batch_size = batch_size
         self._retry_min = retry_min
@@ -81,7 +86,10 @@ class CardLedger:
                         )
                     continue
                 self._buffer.append(entry)
-            self._cond.notify_all()
+            # Wake the writer only when there is news for it: the first entry, or a full
+            # batch (each wake-up costs the request thread interpreter time).
+            if len(self._buffer) == 1 or len(self._buffer) >= self._batch_size:
+                self._cond.notify_all()
 
     @property
     def pending(self) -> int:
@@ -99,6 +107,8 @@ class CardLedger:
     def flush(self, timeout: float) -> bool:
         """Wait until everything recorded so far is committed; False on timeout."""
         with self._cond:
+            self._flush_requested = True
+            self._cond.notify_all()
             return self._cond.wait_for(
                 lambda: not self._buffer and not self._in_flight, timeout=timeout
             )
@@ -132,6 +142,8 @@ class CardLedger:
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: bool(self._buffer) or self._stopping)
+                if self._write_interval > 0:
+                    self._cond.wait_for(self._batch_ready, timeout=self._write_interval)
                 if not self._buffer or self._abandon:
                     return
                 batch = self._take_batch()
@@ -143,6 +155,9 @@ class CardLedger:
                     return
                 self._cond.wait(timeout=delay)
             delay = min(delay * 2, self._retry_max)
+
+    def _batch_ready(self) -> bool:
+        return len(self._buffer) >= self._batch_size or self._stopping or self._flush_requested
 
     def _drain_once(self) -> None:
         while True:
@@ -175,6 +190,8 @@ class CardLedger:
         with self._cond:
             self._in_flight = 0
             self.written += len(batch)
+            if not self._buffer:
+                self._flush_requested = False
             self._cond.notify_all()
         if self._failing:
             log.info("card ledger write resumed", extra={"written_total": self.written})

@@ -29,6 +29,7 @@ class Storage:
             self.engine,
             buffer_size=settings.ledger_buffer_size,
             batch_size=settings.ledger_batch_size,
+            write_interval=settings.ledger_write_interval_seconds,
         )
         # The same key as the logs: configured (required in production) or the development key.
         self._hash_key = settings.patient_hash_secret()
