@@ -18,7 +18,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -41,6 +41,10 @@ class LedgerEntry:
     patient_hash: str | None
     issued_at: datetime
     knowledge_version: str
+
+    def row(self) -> dict[str, object]:
+        """The insert parameters (`dataclasses.asdict` deep-copies: ~14 us a row)."""
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 class CardLedger:
@@ -173,7 +177,7 @@ class CardLedger:
             with self._engine.begin() as connection:
                 connection.execute(
                     insert_ignore(connection, card_ledger, ["card_uuid"]),
-                    [asdict(entry) for entry in batch],
+                    [entry.row() for entry in batch],
                 )
         except SQLAlchemyError as exc:
             with self._cond:
