@@ -1,5 +1,8 @@
 """In-process cost of one hook call: decode -> envelope -> facts -> rules -> cards -> encode.
 
+The body is decoded as the HTTP route does it (`decode_hook_body`: depth checks, the
+prefetch values decoded only when read).
+
 No HTTP, no load generator: the time the service itself spends per request,
 per size, with the facts cache off (every request is a distinct patient).
 """
@@ -14,7 +17,8 @@ from datetime import date
 from typing import Any
 
 from cds_service.facts_cache import FactsCache
-from cds_service.jsonio import decode_json, encode_json
+from cds_service.jsonio import encode_json
+from cds_service.limits import decode_hook_body
 from cds_service.pipeline import run_service
 from cds_service.protocol import parse_request
 from cds_service.services import SERVICES
@@ -50,7 +54,9 @@ async def call_once(
     service_id: str, body: bytes, settings: Settings, cache: FactsCache | None = None
 ) -> dict[str, Any]:
     """The service's work for one request body, as the HTTP route does it."""
-    request = parse_request(decode_json(body))
+    request = parse_request(
+        decode_hook_body(body, settings.max_json_depth, settings.max_element_depth)
+    )
     response, _ = await run_service(
         SERVICES[service_id], request, settings, TODAY, None, cache=cache
     )

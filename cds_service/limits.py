@@ -22,10 +22,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cds_service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, error_response
 from cds_service.jsonbody import prune_deep
 from cds_service.jsonio import decode_json
+from cds_service.lazyjson import RawJson, split_object
 
 log = logging.getLogger("ms_cds.limits")
 
-__all__ = ["JSON_MEDIA_TYPES", "BodyLimitMiddleware", "json_depth", "read_json"]
+__all__ = [
+    "JSON_MEDIA_TYPES",
+    "BodyLimitMiddleware",
+    "decode_checked",
+    "decode_hook_body",
+    "json_depth",
+    "read_hook_json",
+    "read_json",
+]
 
 JSON_MEDIA_TYPES = frozenset({"application/json", "application/fhir+json"})
 
@@ -98,8 +107,7 @@ def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"the request body exceeds the limit of {limit} bytes")
 
 
-async def read_json(request: Request, max_depth: int, element_depth: int | None = None) -> Any:
-    """The decoded JSON body, or 415 (not JSON), 400 (invalid, too deep to decode)."""
+def _check_media_type(request: Request) -> None:
     content_type = request.headers.get("content-type", "")
     media, _, params = content_type.partition(";")
     media = media.strip().lower()
@@ -110,16 +118,68 @@ async def read_json(request: Request, max_depth: int, element_depth: int | None 
         name, _, value = param.strip().partition("=")
         if name.lower() == "charset" and value.strip('"').lower() not in ("utf-8", "utf8"):
             raise UnsupportedMediaType("JSON bodies must be UTF-8")
-    body = await request.body()
-    keep = min(element_depth or max_depth, max_depth)
-    if json_depth(body, keep) <= keep:
-        return decode_json(body)
-    if json_depth(body, max_depth) > max_depth:
+
+
+def decode_checked(raw: bytes, max_depth: int | None, keep: int, level: int = 0) -> Any:
+    """`raw` decoded: 400 past `max_depth` levels (None: never, for text already read
+    once), containers past `keep` dropped and counted in the log. Levels count from
+    the body's root; `raw` is a value `level` levels below it."""
+    if json_depth(raw, keep - level) <= keep - level:
+        return decode_json(raw)
+    if max_depth is not None and json_depth(raw, max_depth - level) > max_depth - level:
         raise BadRequest(f"the request body nests deeper than {max_depth} levels")
-    value = decode_json(body)
-    dropped = prune_deep(value, keep)
+    value = decode_json(raw)
+    dropped = prune_deep(value, keep - level)
     log.info("deep elements dropped", extra={"dropped": dropped, "depth_limit": keep})
     return value
+
+
+async def read_json(request: Request, max_depth: int, element_depth: int | None = None) -> Any:
+    """The decoded JSON body, or 415 (not JSON), 400 (invalid, too deep to decode)."""
+    _check_media_type(request)
+    keep = min(element_depth or max_depth, max_depth)
+    return decode_checked(await request.body(), max_depth, keep)
+
+
+async def read_hook_json(request: Request, max_depth: int, element_depth: int | None = None) -> Any:
+    """A hook call's body as `read_json` decodes it, but each prefetch value left as a
+    `RawJson` until read (`decode_hook_body`)."""
+    _check_media_type(request)
+    return decode_hook_body(await request.body(), max_depth, element_depth)
+
+
+def decode_hook_body(raw: bytes, max_depth: int, element_depth: int | None = None) -> Any:
+    """The body decoded member by member, the prefetch values left undecoded.
+
+    Limits count from the body's root, as for the whole text: a member is one level
+    down, a prefetch value two. Anything msgspec does not read as a JSON object (not
+    an object, invalid, nested past its recursion limit, a lone surrogate escape) is
+    decoded whole the strict way instead, with exactly `read_json`'s answers. A
+    prefetch value is valid JSON (checked here) nested less deep than msgspec's
+    recursion limit; when it is read, its containers past the element depth are
+    dropped, never refused: it is data, and the rest of the request stands.
+    """
+    keep = min(element_depth or max_depth, max_depth)
+    members = split_object(raw)
+    if members is None:
+        return decode_checked(raw, max_depth, keep)
+    body: dict[str, Any] = {}
+    for name, text in members.items():
+        values = split_object(text) if name == "prefetch" else None
+        if values is None:
+            body[name] = decode_checked(text, max_depth, keep, level=1)
+        else:
+            body[name] = {
+                key: RawJson(value, _decode_prefetch(keep)) for key, value in values.items()
+            }
+    return body
+
+
+def _decode_prefetch(keep: int) -> Any:
+    def decode(text: bytes) -> Any:
+        return decode_checked(text, None, keep, level=2)
+
+    return decode
 
 
 class BodyLimitMiddleware:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import orjson
 
@@ -33,6 +35,13 @@ def mapping_version() -> str:
     return digest.hexdigest()
 
 
+def _content(prefetch: Mapping[str, Any]) -> dict[str, Any]:
+    # A mapping that decodes its values on first read (the HTTP edge's) can say what
+    # they are without decoding them: a digest of the JSON text as sent.
+    view = getattr(prefetch, "content_view", None)
+    return view() if callable(view) else dict(prefetch)
+
+
 def record_key(record: PatientRecord, salt: str = "") -> str:
     """The record's content key (hex). `salt`: anything else the facts depend on."""
     material = {
@@ -40,7 +49,7 @@ def record_key(record: PatientRecord, salt: str = "") -> str:
         "salt": salt,
         "patient": record.patient_id,
         "missing": dict(record.missing or {}),
-        "prefetch": dict(record.prefetch),
+        "prefetch": _content(record.prefetch),
     }
     try:
         canonical = orjson.dumps(material, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)

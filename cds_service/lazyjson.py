@@ -1,0 +1,122 @@
+"""Prefetch values kept as the JSON text they arrived as, decoded when first read.
+
+Most hook calls never read the patient's record: an order-select for a lab test
+needs only its draft orders. Yet the prefetch is most of a request's bytes, and
+decoding it (and checking its depth) was most of what such a call cost. So the
+request body is split into its members first (msgspec checks the whole text is
+valid JSON, at C speed, without building the values), and each prefetch value
+stays a `RawJson` until something reads it: `LazyValues` is the mapping the
+patient record holds, decoding a value on first access.
+
+What a value decodes to does not depend on when: the same decoder, depth check
+and pruning as the rest of the body (`cds_service.limits`). The facts cache keys
+an undecoded value by a digest of its text (`content_view`), so a cache lookup
+does not decode it either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import msgspec
+
+__all__ = ["LazyValues", "RawJson", "split_object"]
+
+_SPLIT = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_UNSET = object()
+# A key no decoded FHIR value uses: marks an undecoded value's digest in content_view.
+RAW_DIGEST_KEY = "urn:ms-cds:raw-json-blake2b"
+
+
+def split_object(raw: bytes | memoryview) -> dict[str, bytes] | None:
+    """The members of a JSON object as their JSON texts (checked valid JSON and UTF-8),
+    or None when `raw` is not a JSON object msgspec reads (then decode it whole, the
+    strict way, for exactly the strict answers)."""
+    try:
+        members = _SPLIT.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None
+    texts = {key: bytes(value) for key, value in members.items()}
+    for text in texts.values():
+        # msgspec skips a member without checking its strings are UTF-8; orjson would
+        # refuse them. ASCII (the usual case) is checked at memory speed.
+        if not text.isascii():
+            try:
+                text.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+    return texts
+
+
+class RawJson:
+    """One JSON value as sent; `value` decodes it once (with `decode`) and keeps it."""
+
+    __slots__ = ("_decode", "_value", "raw")
+
+    def __init__(self, raw: bytes, decode: Callable[[bytes], Any]) -> None:
+        self.raw = raw
+        self._decode = decode
+        self._value: Any = _UNSET
+
+    @property
+    def value(self) -> Any:
+        if self._value is _UNSET:
+            self._value = self._decode(self.raw)
+        return self._value
+
+    @property
+    def decoded(self) -> bool:
+        return self._value is not _UNSET
+
+    def may_hold(self, text: bytes) -> bool:
+        """False only when the decoded value cannot contain the string `text` (ASCII):
+        it is not in the JSON text, and no escape could spell it."""
+        raw = self.raw
+        # memchr for one backslash first: a two-byte search is several times slower.
+        return self.decoded or text in raw or (b"\\" in raw and b"\\u" in raw)
+
+    def __repr__(self) -> str:  # never the content: it may be PHI
+        return f"RawJson({len(self.raw)} bytes)"
+
+
+def value_of(value: Any) -> Any:
+    """A value as decoded JSON, whether it is still a RawJson or not."""
+    return value.value if isinstance(value, RawJson) else value
+
+
+class LazyValues(Mapping[str, Any]):
+    """A mapping whose RawJson values are decoded when first read."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, Any]) -> None:
+        self._items = dict(items)
+
+    def __getitem__(self, key: str) -> Any:
+        return value_of(self._items[key])
+
+    def __contains__(self, key: object) -> bool:  # Mapping's default would decode
+        return key in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def content_view(self) -> dict[str, Any]:
+        """What the values are, for a content key: decoded values as they are, an
+        undecoded one as a digest of its JSON text (so it is not decoded for this)."""
+        return {
+            key: (
+                {RAW_DIGEST_KEY: hashlib.blake2b(item.raw, digest_size=20).hexdigest()}
+                if isinstance(item, RawJson) and not item.decoded
+                else value_of(item)
+            )
+            for key, item in self._items.items()
+        }
+
+    def __repr__(self) -> str:
+        return f"LazyValues({list(self._items)})"
