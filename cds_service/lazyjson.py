@@ -22,12 +22,63 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["LazyValues", "RawJson", "split_object"]
+__all__ = ["LazyValues", "RawJson", "split_hook_body", "split_object"]
 
 _SPLIT = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _UNSET = object()
 # A key no decoded FHIR value uses: marks an undecoded value's digest in content_view.
 RAW_DIGEST_KEY = "urn:ms-cds:raw-json-blake2b"
+
+
+class _Envelope(msgspec.Struct, forbid_unknown_fields=True):
+    """The CDS Hooks 2.0 request members, each left as its JSON text; the prefetch
+    object's members too. Anything else (an unknown member, a prefetch that is not an
+    object) does not fit, and the body is split the general way instead."""
+
+    hook: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+    hookInstance: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+    fhirServer: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+    fhirAuthorization: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+    context: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+    prefetch: dict[str, msgspec.Raw] | msgspec.UnsetType = msgspec.UNSET
+    extension: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+
+
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
+_MEMBERS = tuple(f for f in _Envelope.__struct_fields__ if f != "prefetch")
+
+
+def split_hook_body(raw: bytes) -> tuple[dict[str, bytes], dict[str, bytes] | None] | None:
+    """(members other than prefetch, prefetch's members or None when absent) of a
+    request body that has the envelope's members only, in one pass; None otherwise."""
+    try:
+        envelope = _ENVELOPE.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None
+    members = {
+        name: bytes(value)
+        for name in _MEMBERS
+        if isinstance(value := getattr(envelope, name), msgspec.Raw)
+    }
+    prefetch = envelope.prefetch
+    values = {k: bytes(v) for k, v in prefetch.items()} if isinstance(prefetch, dict) else None
+    if not all(_utf8(text) for text in members.values()):
+        return None
+    if values is not None and not all(_utf8(text) for text in values.values()):
+        return None
+    return members, values
+
+
+def _utf8(text: bytes) -> bool:
+    # msgspec skips a member without checking its strings are UTF-8; orjson would
+    # refuse them. ASCII (the usual case) is checked at memory speed.
+    if text.isascii():
+        return True
+    try:
+        text.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def split_object(raw: bytes | memoryview) -> dict[str, bytes] | None:
@@ -39,15 +90,7 @@ def split_object(raw: bytes | memoryview) -> dict[str, bytes] | None:
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None
     texts = {key: bytes(value) for key, value in members.items()}
-    for text in texts.values():
-        # msgspec skips a member without checking its strings are UTF-8; orjson would
-        # refuse them. ASCII (the usual case) is checked at memory speed.
-        if not text.isascii():
-            try:
-                text.decode("utf-8")
-            except UnicodeDecodeError:
-                return None
-    return texts
+    return texts if all(_utf8(text) for text in texts.values()) else None
 
 
 class RawJson:

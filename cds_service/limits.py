@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cds_service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, error_response
 from cds_service.jsonbody import prune_deep
 from cds_service.jsonio import decode_json
-from cds_service.lazyjson import RawJson, split_object
+from cds_service.lazyjson import RawJson, split_hook_body, split_object
 
 log = logging.getLogger("ms_cds.limits")
 
@@ -160,18 +160,25 @@ def decode_hook_body(raw: bytes, max_depth: int, element_depth: int | None = Non
     dropped, never refused: it is data, and the rest of the request stands.
     """
     keep = min(element_depth or max_depth, max_depth)
-    members = split_object(raw)
-    if members is None:
-        return decode_checked(raw, max_depth, keep)
-    body: dict[str, Any] = {}
-    for name, text in members.items():
-        values = split_object(text) if name == "prefetch" else None
-        if values is None:
-            body[name] = decode_checked(text, max_depth, keep, level=1)
-        else:
-            body[name] = {
-                key: RawJson(value, _decode_prefetch(keep)) for key, value in values.items()
-            }
+    decode_value = _decode_prefetch(keep)
+    split = split_hook_body(raw)
+    if split is not None:
+        members, values = split
+    else:
+        general = split_object(raw)
+        if general is None:
+            return decode_checked(raw, max_depth, keep)
+        prefetch_text = general.pop("prefetch", None)
+        members, values = general, None
+        if prefetch_text is not None:
+            values = split_object(prefetch_text)
+            if values is None:  # not an object: decoded as sent, for the envelope check
+                members["prefetch"] = prefetch_text
+    body: dict[str, Any] = {
+        name: decode_checked(text, max_depth, keep, level=1) for name, text in members.items()
+    }
+    if values is not None:
+        body["prefetch"] = {key: RawJson(text, decode_value) for key, text in values.items()}
     return body
 
 

@@ -172,3 +172,12 @@ def test_lazy_values_iterate_like_the_dict_they_stand_for(items: dict[str, Any])
     assert list(lazy) == list(items) and len(lazy) == len(items)
     assert all(k in lazy for k in items)
     assert dict(lazy) == items
+
+
+def test_a_member_outside_the_envelope_is_kept_and_prefetch_still_waits() -> None:
+    """An unknown top-level member takes the general split: kept, prefetch still lazy."""
+    body = {**hook_request("patient-view"), "vendorThing": {"a": [1]}}
+    decoded = decode_hook_body(orjson.dumps(body), MAX_DEPTH, KEEP)
+    assert decoded["vendorThing"] == {"a": [1]}
+    assert all(isinstance(v, RawJson) and not v.decoded for v in decoded["prefetch"].values())
+    assert _materialized(decoded) == body
