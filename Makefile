@@ -22,7 +22,7 @@ run: install
 test: install
 	$(BIN)/python -m pytest -q
 
-# Not part of `make test`: ~3 minutes. Uses wrk when it can be installed, else a Python
+# Not part of `make test`: ~4 minutes. Uses wrk when it can be installed, else a Python
 # load generator. Writes bench/results.json.
 bench: install
 	@command -v wrk >/dev/null 2>&1 || (command -v apt-get >/dev/null 2>&1 && \

@@ -88,7 +88,7 @@ def _http(bodies: Path, duration: float, rounds: int, log: Console) -> dict[str,
             run_load(server.url + url_path, bodies, duration=2)
             service.append(run_load(server.url + url_path, bodies, duration=duration))
             if round_ == rounds - 1:
-                half = statistics.mean(r.rps for r in service) / 2
+                half = statistics.median(r.rps for r in service) / 2
                 log.log(f"HTTP: service paced at half its max rate ({half:.0f} req/s)")
                 paced = run_load(server.url + url_path, bodies, duration=duration, rate=half)
                 out["half_rate"] = {"target_req_per_s": round(half, 1), **paced.as_dict()}
@@ -99,11 +99,17 @@ def _http(bodies: Path, duration: float, rounds: int, log: Console) -> dict[str,
     out["baseline"] = [r.as_dict() for r in baseline]
     out["service_cold"] = [r.as_dict() for r in service]
     out["service_warm_cache"] = warm.as_dict()
-    base_rps = statistics.mean(r.rps for r in baseline)
-    cold_rps = statistics.mean(r.rps for r in service)
+    base_rps = statistics.median(r.rps for r in baseline)
+    cold_rps = statistics.median(r.rps for r in service)
     out["baseline_req_per_s"] = round(base_rps, 1)
     out["service_req_per_s"] = round(cold_rps, 1)
-    out["ratio_service_to_baseline"] = round(cold_rps / base_rps, 3)
+    # Each round runs the baseline and then the service back to back; the ratio is the
+    # median of the rounds' ratios. On a shared 2-core machine one round in four or five
+    # runs ~25% slow (the load generator shares the cores): a median keeps that one round
+    # from deciding, and every round is in the JSON.
+    ratios = [c.rps / b.rps for b, c in zip(baseline, service, strict=True)]
+    out["ratio_per_round"] = [round(r, 3) for r in ratios]
+    out["ratio_service_to_baseline"] = round(statistics.median(ratios), 3)
     return out
 
 
@@ -158,7 +164,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="ms-cds benchmark")
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per HTTP run")
-    parser.add_argument("--rounds", type=int, default=2, help="baseline/service alternations")
+    parser.add_argument("--rounds", type=int, default=3, help="baseline/service alternations")
     parser.add_argument("--skip-http", action="store_true")
     args = parser.parse_args()
     console = Console(width=max(Console().width, 110))
@@ -273,7 +279,19 @@ def _table(r: dict[str, Any]) -> Table:
         gen = f"{h['load_generator']}, 8 conn"
         table.add_row(f"baseline req/s ({gen})", f"{h['baseline_req_per_s']:,.0f}", "")
         table.add_row("service req/s, cold distinct patients", f"{h['service_req_per_s']:,.0f}", "")
-        table.add_row("ratio service / baseline", f"{h['ratio_service_to_baseline']:.0%}", ">= 30%")
+        table.add_row(
+            "ratio service / baseline (median of rounds)",
+            f"{h['ratio_service_to_baseline']:.0%}",
+            ">= 30%",
+        )
+        table.add_row(
+            "  per round: baseline / service req/s",
+            "; ".join(
+                f"{b['req_per_s']:,.0f} / {c['req_per_s']:,.0f}"
+                for b, c in zip(h["baseline"], h["service_cold"], strict=True)
+            ),
+            "ratios " + ", ".join(f"{r:.0%}" for r in h["ratio_per_round"]),
+        )
         last = h["service_cold"][-1]
         table.add_row(
             "service p50 / p99 at max rate", f"{last['p50_ms']} / {last['p99_ms']} ms", ""
