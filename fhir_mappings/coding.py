@@ -12,6 +12,7 @@ from fhir_mappings.valuesets import Code, TextPattern, ValueSet
 
 __all__ = [
     "codings",
+    "concept_parts",
     "concept_texts",
     "first_str",
     "forget_concepts",
@@ -86,16 +87,24 @@ def concept_texts(concept: Any) -> list[str]:
     return _read(concept)[1]
 
 
+def concept_parts(concept: Any) -> tuple[list[Coding], list[str]]:
+    """`codings` and `concept_texts` of a concept at once (one memo lookup, not two)."""
+    if not isinstance(concept, dict):
+        return [], []
+    return _read(concept)
+
+
 def match_concept(
     concept: Any, valueset: ValueSet, use_text: bool = True
 ) -> Code | TextPattern | None:
     """The first code of `valueset` in the concept, else (optionally) a text match."""
-    for system, code, _ in codings(concept):
+    found_codings, texts = concept_parts(concept)
+    for system, code, _ in found_codings:
         found = valueset.lookup(system, code)
         if found is not None:
             return found
     if use_text:
-        for text in concept_texts(concept):
+        for text in texts:
             pattern = valueset.match_text(text)
             if pattern is not None:
                 return pattern

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from fhir_mappings.coding import codings, concept_texts, match_concept
+from fhir_mappings.coding import codings, concept_parts, concept_texts, match_concept
 from fhir_mappings.dates import add_months, parse_span
 from fhir_mappings.facts import (
     DateSpan,
@@ -56,10 +56,11 @@ def classify_concept(concept: Any) -> tuple[MsCourse, str | None, str, bool] | N
     in text) are not MS.
     """
     ms, not_ms = load("ms_diagnosis"), load("not_ms")
-    for system, code, _ in codings(concept):
+    found_codings, texts = concept_parts(concept)
+    for system, code, _ in found_codings:
         if not_ms.lookup(system, code):
             return None
-    for system, code, _ in codings(concept):
+    for system, code, _ in found_codings:
         found = ms.lookup(system, code)
         if isinstance(found, Code):
             attrs = found.attributes
@@ -69,12 +70,12 @@ def classify_concept(concept: Any) -> tuple[MsCourse, str | None, str, bool] | N
                 f"{found.system}|{found.code}",
                 bool(attrs.get("relapse")),
             )
-    for text in concept_texts(concept):
+    for text in texts:
         if not_ms.match_text(text):
             return None
     # Most specific text first: a course-naming pattern beats plain "multiple sclerosis".
     best: tuple[MsCourse, str | None, str, bool] | None = None
-    for text in concept_texts(concept):
+    for text in texts:
         if ms.any_pattern is not None and ms.any_pattern.search(text) is None:
             continue
         for pattern in ms.patterns:

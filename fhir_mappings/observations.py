@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from fhir_mappings.coding import codings, concept_texts, first_str, match_concept
+from fhir_mappings.coding import concept_parts, first_str, match_concept
 from fhir_mappings.config import MappingConfig
 from fhir_mappings.dates import parse_span
 from fhir_mappings.facts import DateSpan, Edss, MriLesionCount, MriMeasure
@@ -94,14 +94,16 @@ def edss_scores(pool: ResourcePool) -> tuple[list[Edss], list[str]]:
 
 
 def _mri_measure(concept: Any, config: MappingConfig) -> tuple[MriMeasure, str] | None:
-    for system, code, _ in codings(concept):
-        key = f"{system}|{code}"
-        if key in config.mri_gd_codes:
-            return MriMeasure.GD_ENHANCING, key
-        if key in config.mri_new_t2_codes:
-            return MriMeasure.NEW_OR_ENLARGING_T2, key
+    found_codings, texts = concept_parts(concept)
+    if config.mri_gd_codes or config.mri_new_t2_codes:  # local codes only: none by default
+        for system, code, _ in found_codings:
+            key = f"{system}|{code}"
+            if key in config.mri_gd_codes:
+                return MriMeasure.GD_ENHANCING, key
+            if key in config.mri_new_t2_codes:
+                return MriMeasure.NEW_OR_ENLARGING_T2, key
     mri = load("mri_activity")
-    for text in concept_texts(concept):
+    for text in texts:
         pattern = mri.match_text(text)
         if pattern is not None:
             return MriMeasure(pattern.attributes["measure"]), "text"
