@@ -35,7 +35,9 @@ async def _run(args: argparse.Namespace) -> dict[str, float]:
         max_connections=args.connections, max_keepalive_connections=args.connections
     )
     headers = {"content-type": "application/json"}
-    async with httpx.AsyncClient(base_url=args.url, limits=limits, timeout=30) as client:
+    # Each line carries its own path (as in bench/cycle.lua): only the URL's origin counts.
+    origin = httpx.URL(args.url).copy_with(path="/", query=None, fragment=None)
+    async with httpx.AsyncClient(base_url=origin, limits=limits, timeout=30) as client:
 
         async def worker(offset: int) -> None:
             nonlocal counter, errors, non_2xx

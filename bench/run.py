@@ -147,6 +147,7 @@ def _memory(bodies: Path) -> dict[str, float]:
         "growth_mb": round(after_10k - after_1k, 1),
         "requests_sent": first.requests + second.requests,
         "non_2xx": first.non_2xx + second.non_2xx,
+        "errors": first.errors + second.errors,
     }
 
 
@@ -241,6 +242,12 @@ def _targets(r: dict[str, Any]) -> dict[str, Any]:
             "measured": mem["rss_after_10k_mb"],
             "ok": mem["rss_after_10k_mb"] <= 150,
         }
+        # Every phase must have been answered 200: a load of 404s measures nothing.
+        h = r["http"]
+        phases = [*h["baseline"], *h["service_cold"], h["half_rate"], h["service_warm_cache"]]
+        failed = sum(p["non_2xx"] + p["errors"] for p in phases)
+        failed += mem["non_2xx"] + mem.get("errors", 0)
+        t["non_2xx_or_errors==0"] = {"measured": failed, "ok": failed == 0}
         # "No growth": allow 2 MB of allocator noise.
         t["rss_growth_1k_to_10k_mb<=2"] = {
             "measured": mem["growth_mb"],
