@@ -14,6 +14,7 @@ not cost the cards the rest of the request deserves.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
@@ -182,7 +183,7 @@ def decode_hook_body(raw: bytes, max_depth: int, element_depth: int | None = Non
     return body
 
 
-def _decode_prefetch(keep: int) -> Any:
+def _decode_prefetch(keep: int) -> Callable[[bytes], Any]:
     def decode(text: bytes) -> Any:
         return decode_checked(text, None, keep, level=2)
 
