@@ -55,30 +55,33 @@ def split_hook_body(raw: bytes) -> tuple[dict[str, bytes], dict[str, bytes] | No
         envelope = _ENVELOPE.decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None
-    members = {
-        name: bytes(value)
-        for name in _MEMBERS
-        if isinstance(value := getattr(envelope, name), msgspec.Raw)
-    }
-    prefetch = envelope.prefetch
-    values = {k: bytes(v) for k, v in prefetch.items()} if isinstance(prefetch, dict) else None
-    if not all(_utf8(text) for text in members.values()):
+    members = _texts(
+        {
+            name: value
+            for name in _MEMBERS
+            if isinstance(value := getattr(envelope, name), msgspec.Raw)
+        }
+    )
+    if members is None:
         return None
-    if values is not None and not all(_utf8(text) for text in values.values()):
-        return None
-    return members, values
+    if not isinstance(envelope.prefetch, dict):
+        return members, None
+    values = _texts(envelope.prefetch)
+    return None if values is None else (members, values)
 
 
-def _utf8(text: bytes) -> bool:
-    # msgspec skips a member without checking its strings are UTF-8; orjson would
-    # refuse them. ASCII (the usual case) is checked at memory speed.
-    if text.isascii():
-        return True
-    try:
-        text.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+def _texts(raws: dict[str, msgspec.Raw]) -> dict[str, bytes] | None:
+    """Each member's JSON text, or None when one is not UTF-8: msgspec skips a member
+    without checking its strings, which orjson would refuse. ASCII (the usual case) is
+    checked at memory speed."""
+    texts = {key: bytes(value) for key, value in raws.items()}
+    for text in texts.values():
+        if not text.isascii():
+            try:
+                text.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+    return texts
 
 
 def split_object(raw: bytes | memoryview) -> dict[str, bytes] | None:
@@ -86,11 +89,9 @@ def split_object(raw: bytes | memoryview) -> dict[str, bytes] | None:
     or None when `raw` is not a JSON object msgspec reads (then decode it whole, the
     strict way, for exactly the strict answers)."""
     try:
-        members = _SPLIT.decode(raw)
+        return _texts(_SPLIT.decode(raw))
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None
-    texts = {key: bytes(value) for key, value in members.items()}
-    return texts if all(_utf8(text) for text in texts.values()) else None
 
 
 class RawJson:

@@ -36,6 +36,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("ms_cds.request")
+# Where a hook call leaves its fields for its request's log line (in the ASGI scope's state).
+_HOOK_FIELDS = "hook_call_log"
 access_log = logging.getLogger("ms_cds.access")
 
 # LogRecord attributes that are not "extra" fields.
@@ -218,9 +220,6 @@ def note_hook_call(
     if skipped is not None:
         fields["skipped_elements"] = skipped
     state[_HOOK_FIELDS] = fields
-
-
-_HOOK_FIELDS = "hook_call_log"
 
 
 class AccessLogMiddleware:

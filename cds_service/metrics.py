@@ -231,7 +231,7 @@ def observe_stage(stage: str) -> Iterator[None]:
     try:
         yield
     finally:
-        STAGE_SECONDS.labels(stage).observe(time.perf_counter() - started)
+        _child(STAGE_SECONDS, stage).observe(time.perf_counter() - started)
 
 
 class _Stage:
