@@ -162,9 +162,10 @@ def _document_errors(schema: dict[str, Any]) -> None:
 
 
 def _builtin_readiness(app: FastAPI, settings: Settings, storage: Storage) -> Readiness:
-    """Rules checked, value sets loaded, and the database reachable. The database check
-    only fails /readyz when CDS_READINESS_REQUIRES_DATABASE is set: card evaluation works
-    without it (the ledger buffers), so by default it is reported, not required."""
+    """Rules checked, value sets loaded, the database reachable and the card ledger written.
+    The database and ledger checks only fail /readyz when CDS_READINESS_REQUIRES_DATABASE
+    is set: card evaluation works without them (the ledger buffers), so by default they
+    are reported, not required."""
     readiness = Readiness(settings.readiness_timeout_seconds)
 
     async def rules() -> CheckResult:
@@ -183,9 +184,21 @@ def _builtin_readiness(app: FastAPI, settings: Settings, storage: Storage) -> Re
         await asyncio.to_thread(ping)
         return CheckResult(True, "reachable")
 
+    async def ledger() -> CheckResult:
+        status = storage.ledger.status()
+        detail = (
+            f"{status.pending} entries unwritten for {status.waiting_seconds:.0f} s, "
+            f"{status.consecutive_failures} failed writes in a row"
+            if status.stuck
+            else f"{status.pending} entries waiting"
+        )
+        return CheckResult(not status.stuck, f"{detail}; {status.quarantined} quarantined")
+
     readiness.add("rules", rules)
     readiness.add("valuesets", value_sets)
     readiness.add("database", database, critical=settings.readiness_requires_database)
+    # As the database: a stuck ledger fails /readyz only when the database is required.
+    readiness.add("ledger", ledger, critical=settings.readiness_requires_database)
     return readiness
 
 

@@ -148,6 +148,8 @@ class Settings(BaseSettings, RuleThresholds):
     not per card); 0 writes each at once. Feedback and shutdown flush first."""
     ledger_shutdown_timeout: float = Field(default=10.0, ge=0)
     """Seconds allowed at shutdown to write the card ledger entries still in memory."""
+    ledger_stuck_seconds: float = Field(default=60.0, gt=0)
+    """GET /readyz reports the card ledger stuck when entries waited this long unwritten."""
     feedback_max_items: int = Field(default=1000, ge=1)
     """Most feedback items accepted in one feedback request (more: 413)."""
     patient_hash_key: SecretStr | None = None

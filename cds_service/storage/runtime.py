@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cards.config import KNOWLEDGE_VERSION
 from cards.model import Card
+from cds_service.metrics import count_ledger_quarantined
 from cds_service.privacy import patient_hash
 from cds_service.settings import Settings
 from cds_service.storage.engine import make_engine, redacted_url
@@ -30,6 +31,8 @@ class Storage:
             buffer_size=settings.ledger_buffer_size,
             batch_size=settings.ledger_batch_size,
             write_interval=settings.ledger_write_interval_seconds,
+            stuck_after=settings.ledger_stuck_seconds,
+            on_quarantine=count_ledger_quarantined,
         )
         # The same key as the logs: configured (required in production) or the development key.
         self._hash_key = settings.patient_hash_secret()
