@@ -11,13 +11,15 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.auth import require_client
-from cds_service.errors import NotFound, ServiceUnavailable
+from cds_service.errors import BadRequest, NotFound, ServiceUnavailable
 from cds_service.feedback import parse_feedback
 from cds_service.limits import read_json
 from cds_service.services import SERVICES
 from cds_service.settings import Settings, get_settings
 from cds_service.storage import Storage
 from cds_service.storage.feedback_store import save_feedback
+from cds_service.storage.ledger import data_reason
+from cds_service.storage.text import nul_path
 
 log = logging.getLogger("ms_cds.feedback")
 
@@ -63,10 +65,9 @@ async def post_feedback(
     service = SERVICES.get(service_id)
     if service is None:
         raise NotFound(f"no CDS service '{service_id[:64]}'")
-    items = parse_feedback(
-        await read_json(request, settings.max_json_depth, settings.max_element_depth),
-        settings.feedback_max_items,
-    )
+    body = await read_json(request, settings.max_json_depth, settings.max_element_depth)
+    refuse_nul(body)
+    items = parse_feedback(body, settings.feedback_max_items)
     storage: Storage = request.app.state.storage
     if storage.ledger.pending:
         # Cards just returned may still wait in the ledger's buffer: write them first, so
@@ -77,6 +78,14 @@ async def post_feedback(
             save_feedback, storage.engine, service.id, items, datetime.now(UTC)
         )
     except SQLAlchemyError as exc:
+        if data_reason(exc) is not None:  # the values, not the database: retrying cannot help
+            log.warning(
+                "feedback not stored: the database refused a value",
+                extra={"service": service.id, "reason": data_reason(exc), "items": len(items)},
+            )
+            raise BadRequest(
+                "feedback refused: the database cannot store one of its values"
+            ) from None
         log.error(
             "feedback not stored: database unavailable",
             extra={"service": service.id, "error_type": type(exc).__name__, "items": len(items)},
@@ -98,3 +107,11 @@ async def post_feedback(
         "duplicates": result.duplicates,
         "unknownCards": result.unknown_cards,
     }
+
+
+def refuse_nul(body: Any) -> None:
+    """400 naming the field when a string holds a NUL: PostgreSQL cannot store it, and a
+    database refusal must not look like an outage (503, retried for ever)."""
+    where = nul_path(body)
+    if where is not None:
+        raise BadRequest(f"{where}: must not contain the NUL character (U+0000)")
