@@ -10,7 +10,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from cds_service.logs import configure_logging
 from cds_service.storage.schema import feedback, feedback_reason
+from tests.builders import hook_request
 from tests.conftest import make_settings
 from tests.storage_helpers import item, reason, rows
 
@@ -94,3 +96,34 @@ def test_range_ends_in_utc_are_still_accepted(
             FEEDBACK_URL, json={"feedback": [item("c", outcomeTimestamp=timestamp)]}
         )
     assert response.status_code == 200, response.text
+
+
+UUID_V1 = "c232e4a0-cf0e-11ee-8e2b-0242ac120002"  # version 1, as Epic sends
+
+
+@pytest.mark.parametrize(
+    ("sent", "logged"),
+    [
+        (f"{UUID_V1}\n", "not-a-uuid"),
+        (f"{UUID_V1}\nINFO    ms_cds.request: forged line", "not-a-uuid"),
+        (UUID_V1, UUID_V1),
+        (UUID_V1.upper(), UUID_V1),
+        (f"urn:uuid:{UUID_V1}", UUID_V1),
+        ("5f1e7b8a-4c1d-4a8e-9a33-1d2c3b4a5f60", "5f1e7b8a-4c1d-4a8e-9a33-1d2c3b4a5f60"),
+        ("Jane-Doe", "not-a-uuid"),
+    ],
+    ids=["trailing-newline", "forged-line", "v1", "upper-case", "urn", "v4", "name"],
+)
+def test_hook_instance_logged_only_as_a_canonical_uuid(
+    sent: str, logged: str, client: TestClient, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A console hook-call line shows the hookInstance's canonical UUID (any version), or
+    not-a-uuid; a line break in it never splits the line."""
+    configure_logging("console")
+    capfd.readouterr()
+    body = {**hook_request("patient-view"), "hookInstance": sent}
+    assert client.post("/cds-services/ms-patient-view", json=body).status_code == 200
+    err = capfd.readouterr().err
+    [line] = [line for line in err.splitlines() if "hook call" in line]
+    assert f" hookInstance={logged} " in line
+    assert "forged" not in err

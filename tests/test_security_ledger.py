@@ -165,3 +165,28 @@ def test_ledger_check_passes_once_written(app_factory: Callable[..., FastAPI]) -
         ledger = client.get("/readyz").json()["checks"]["ledger"]
     assert ledger["ok"] is True
     assert ledger["detail"].startswith("0 entries waiting")
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("Jane Doe's visit", "not-a-uuid"),
+        ("c232e4a0-cf0e-11ee-8e2b-0242ac120002\n", "not-a-uuid"),
+        ("URN:UUID:C232E4A0-CF0E-11EE-8E2B-0242AC120002", "c232e4a0-cf0e-11ee-8e2b-0242ac120002"),
+    ],
+    ids=["not-a-uuid", "trailing-newline", "urn-upper-case"],
+)
+def test_ledger_stores_the_hook_instance_as_logged(
+    sent: str, stored: str, db_url: str, app_factory: Callable[..., FastAPI]
+) -> None:
+    """A hookInstance that is not a UUID is still answered 200 (interop case
+    x-hookinstance-not-uuid), and the ledger stores the value the log line shows."""
+    app = app_factory(make_settings(database_url=db_url))
+    with TestClient(app) as client:
+        response = client.post(
+            "/cds-services/ms-order-select", json={**MSC_REQUEST, "hookInstance": sent}
+        )
+        assert app.state.storage.ledger.flush(timeout=10)
+    assert response.status_code == 200
+    [row] = rows(db_url, card_ledger)
+    assert row["hook_instance"] == stored

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cards.config import KNOWLEDGE_VERSION
 from cards.model import Card
+from cds_service.hook_instance import canonical_hook_instance
 from cds_service.metrics import count_ledger_quarantined
 from cds_service.privacy import patient_hash
 from cds_service.settings import Settings
@@ -71,7 +72,7 @@ class Storage:
                 card_uuid=card.uuid,
                 service_id=service_id,
                 topic=card.topic,
-                hook_instance=hook_instance[:128],
+                hook_instance=canonical_hook_instance(hook_instance),  # as logged
                 patient_hash=hashed,
                 issued_at=now,
                 knowledge_version=KNOWLEDGE_VERSION,
