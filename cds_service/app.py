@@ -11,7 +11,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from sqlalchemy import text
 
 from cards.registry import RULES, check_registry
 from cds_service.auth import client_verification
@@ -176,13 +175,9 @@ def _builtin_readiness(app: FastAPI, settings: Settings, storage: Storage) -> Re
         loaded = all_value_sets()  # cached after the start-up check
         return CheckResult(bool(loaded), f"{len(loaded)} value sets loaded")
 
-    def ping() -> None:
-        with storage.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-
     async def database() -> CheckResult:
-        await asyncio.to_thread(ping)
-        return CheckResult(True, "reachable")
+        ping = await storage.probe.check()  # cached, on its own thread
+        return CheckResult(ping.ok, "reachable" if ping.ok else f"failed: {ping.error_type}")
 
     async def ledger() -> CheckResult:
         status = storage.ledger.status()

@@ -171,6 +171,9 @@ class Settings(BaseSettings, RuleThresholds):
     """Serve Prometheus metrics at GET /metrics."""
     readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     """Time limit for each readiness check of GET /readyz (e.g. the database)."""
+    readiness_database_interval_seconds: float = Field(default=5.0, ge=0, le=300)
+    """GET /readyz pings the database at most once in this interval and answers the last
+    result in between (it needs no authentication: its cost must not grow with callers)."""
     readiness_requires_database: bool = False
     """GET /readyz answers 503 while the database is unreachable; off: it reports it and stays
     200 (degraded), since cards are still served and the ledger buffers."""

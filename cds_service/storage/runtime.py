@@ -17,6 +17,7 @@ from cds_service.settings import Settings
 from cds_service.storage.engine import make_engine, redacted_url
 from cds_service.storage.ledger import CardLedger, LedgerEntry
 from cds_service.storage.migrate import upgrade
+from cds_service.storage.probe import DatabaseProbe
 
 __all__ = ["Storage"]
 
@@ -34,6 +35,11 @@ class Storage:
             write_interval=settings.ledger_write_interval_seconds,
             stuck_after=settings.ledger_stuck_seconds,
             on_quarantine=count_ledger_quarantined,
+        )
+        # /readyz's ping: its own engine and thread (cds_service.storage.probe).
+        self.probe = DatabaseProbe(
+            make_engine(settings.database_url, settings.database_connect_timeout),
+            settings.readiness_database_interval_seconds,
         )
         # The same key as the logs: configured (required in production) or the development key.
         self._hash_key = settings.patient_hash_secret()
@@ -54,6 +60,7 @@ class Storage:
     def close(self) -> None:
         self.ledger.close(self.settings.ledger_shutdown_timeout)
         self.engine.dispose()
+        self.probe.close()
 
     @property
     def database(self) -> str:
