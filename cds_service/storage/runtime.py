@@ -11,7 +11,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from cards.config import KNOWLEDGE_VERSION
 from cards.model import Card
 from cds_service.hook_instance import canonical_hook_instance
-from cds_service.metrics import count_ledger_quarantined
 from cds_service.privacy import patient_hash
 from cds_service.settings import Settings
 from cds_service.storage.engine import make_engine, redacted_url
@@ -24,6 +23,14 @@ __all__ = ["Storage"]
 log = logging.getLogger("ms_cds.storage")
 
 
+def _count_quarantined(reason: str, entries: int) -> None:
+    # Imported on first use: the metrics module creates its series at import, which in
+    # multiprocess mode needs PROMETHEUS_MULTIPROC_DIR to exist (not so for `ms-cds db`).
+    from cds_service.metrics import count_ledger_quarantined
+
+    count_ledger_quarantined(reason, entries)
+
+
 class Storage:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -34,7 +41,7 @@ class Storage:
             batch_size=settings.ledger_batch_size,
             write_interval=settings.ledger_write_interval_seconds,
             stuck_after=settings.ledger_stuck_seconds,
-            on_quarantine=count_ledger_quarantined,
+            on_quarantine=_count_quarantined,
         )
         # /readyz's ping: its own engine and thread (cds_service.storage.probe).
         self.probe = DatabaseProbe(
