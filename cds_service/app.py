@@ -21,6 +21,7 @@ from cds_service.limits import BodyLimitMiddleware
 from cds_service.logs import AccessLogMiddleware, configure_logging
 from cds_service.metrics import HookMetricsMiddleware
 from cds_service.protocol import HookRequest
+from cds_service.quota import FeedbackQuota
 from cds_service.readiness import CheckResult, Readiness
 from cds_service.routes import analytics, discovery, feedback, health, metrics, services
 from cds_service.services import SERVICES
@@ -77,6 +78,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
     app.state.registry_checked = True  # check_registry passed, or we would not be here
     storage = app.state.storage = Storage(settings)
     app.state.facts_cache = cache_for(settings)
+    app.state.feedback_quota = FeedbackQuota(
+        settings.feedback_requests_per_minute, settings.feedback_items_per_hour
+    )
     app.state.readiness = _builtin_readiness(app, settings, storage)
     install_error_handlers(app)
     # Last added runs first: access log, then CORS (so that every answer, a 413 too,
@@ -139,11 +143,20 @@ _ERROR_TEXT = {
     "412": "Required prefetch data is missing and cannot be fetched",
     "413": "The request body is too large",
     "415": "The request body is not UTF-8 JSON",
+    "429": "Too many feedback requests or items from this client (Retry-After says when)",
     "503": "A dependency (keys, database) is unavailable; retry later",
 }
 _ERRORS: dict[tuple[str, str], tuple[str, ...]] = {
     ("/cds-services/{service_id}", "post"): ("400", "401", "404", "412", "413", "415", "503"),
-    ("/cds-services/{service_id}/feedback", "post"): ("400", "401", "404", "413", "415", "503"),
+    ("/cds-services/{service_id}/feedback", "post"): (
+        "400",
+        "401",
+        "404",
+        "413",
+        "415",
+        "429",
+        "503",
+    ),
     ("/analytics/cards", "get"): ("400", "401", "404", "503"),
 }
 

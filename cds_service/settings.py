@@ -152,6 +152,16 @@ class Settings(BaseSettings, RuleThresholds):
     """GET /readyz reports the card ledger stuck when entries waited this long unwritten."""
     feedback_max_items: int = Field(default=1000, ge=1)
     """Most feedback items accepted in one feedback request (more: 413)."""
+    feedback_requests_per_minute: int = Field(default=300, ge=0)
+    """Feedback requests one client may send per minute, in bursts of as many (more: 429 with
+    Retry-After); per process, keyed by the verified client (iss; development: the address);
+    0: no limit."""
+    feedback_items_per_hour: int = Field(default=20_000, ge=0)
+    """Feedback items one client may send per hour, per process (more: 429 with Retry-After);
+    0: no limit."""
+    feedback_max_extension_bytes: int = Field(default=2048, ge=256)
+    """Largest `extension` (with any other unknown fields) of one feedback item, as JSON
+    bytes (more: 413)."""
     patient_hash_key: SecretStr | None = None
     """Key of the HMAC-SHA256 patient hash in logs and the ledger: required in production
     (32+ characters, the same on every replica); development: a fixed key."""

@@ -11,9 +11,19 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from cds_service.logs import configure_logging
+from cds_service.quota import TokenBuckets
 from cds_service.storage.schema import feedback, feedback_reason
 from tests.builders import hook_request
 from tests.conftest import make_settings
+from tests.jwt_support import (
+    STATIC_ISSUERS,
+    bearer,
+    claims,
+    es384,
+    jwks,
+    production_settings,
+    signed_headers,
+)
 from tests.storage_helpers import item, reason, rows
 
 FEEDBACK_URL = "/cds-services/ms-order-select/feedback"
@@ -127,3 +137,90 @@ def test_hook_instance_logged_only_as_a_canonical_uuid(
     [line] = [line for line in err.splitlines() if "hook call" in line]
     assert f" hookInstance={logged} " in line
     assert "forged" not in err
+
+
+# --- finding 14: feedback quotas ---------------------------------------------------------
+
+
+def test_feedback_requests_beyond_the_rate_get_429_with_retry_after(
+    sqlite_url: str, app_factory: Callable[..., FastAPI]
+) -> None:
+    """Past CDS_FEEDBACK_REQUESTS_PER_MINUTE a client gets 429 (OperationOutcome, Retry-After);
+    another client (development: another address) is not affected."""
+    app = app_factory(make_settings(database_url=sqlite_url, feedback_requests_per_minute=2))
+    body = {"feedback": [item("c")]}
+    with TestClient(app) as client:
+        answers = [client.post(FEEDBACK_URL, json=body).status_code for _ in range(2)]
+        refused = client.post(FEEDBACK_URL, json=body)
+    with TestClient(app, client=("192.0.2.7", 40000)) as other:
+        elsewhere = other.post(FEEDBACK_URL, json=body)
+    assert answers == [200, 200]
+    assert refused.status_code == 429
+    assert refused.json()["issue"][0]["code"] == "throttled"
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert elsewhere.status_code == 200
+
+
+def test_feedback_items_beyond_the_volume_get_429_and_are_not_stored(
+    sqlite_url: str, app_factory: Callable[..., FastAPI]
+) -> None:
+    """Past CDS_FEEDBACK_ITEMS_PER_HOUR a client's items are refused with 429, none stored."""
+    app = app_factory(make_settings(database_url=sqlite_url, feedback_items_per_hour=3))
+    with TestClient(app) as client:
+        first = client.post(FEEDBACK_URL, json={"feedback": [item("a"), item("b")]})
+        second = client.post(FEEDBACK_URL, json={"feedback": [item("c"), item("d")]})
+    assert first.status_code == 200
+    assert second.status_code == 429
+    assert int(second.headers["retry-after"]) >= 1
+    assert "feedback items" in diagnostics(second)
+    assert sorted(r["card_uuid"] for r in rows(sqlite_url, feedback)) == ["a", "b"]
+
+
+def test_quota_is_per_verified_issuer(sqlite_url: str, app_factory: Callable[..., FastAPI]) -> None:
+    """In production the quota follows the JWT's issuer: one issuer's flood leaves another's
+    feedback alone."""
+    other_issuer = "https://other-ehr.example.org"
+    other = es384("other-1")
+    settings = production_settings(
+        database_url=sqlite_url,
+        database_migrate_on_startup=True,
+        trusted_issuers={**STATIC_ISSUERS, other_issuer: {"jwks": jwks(other)}},
+        feedback_requests_per_minute=1,
+    )
+    aud = "http://testserver" + FEEDBACK_URL
+    body = {"feedback": [item("c")]}
+    with TestClient(app_factory(settings)) as client:
+        first = client.post(FEEDBACK_URL, json=body, headers=signed_headers(FEEDBACK_URL))
+        again = client.post(FEEDBACK_URL, json=body, headers=signed_headers(FEEDBACK_URL))
+        token = other.token(claims(aud=aud, iss=other_issuer))
+        theirs = client.post(FEEDBACK_URL, json=body, headers=bearer(token))
+    assert (first.status_code, again.status_code, theirs.status_code) == (200, 429, 200)
+
+
+def test_oversized_feedback_extension_gets_413_naming_it(
+    sqlite_url: str, app_factory: Callable[..., FastAPI]
+) -> None:
+    """An item's extension (with unknown fields) past CDS_FEEDBACK_MAX_EXTENSION_BYTES: 413."""
+    app = app_factory(make_settings(database_url=sqlite_url, feedback_max_extension_bytes=512))
+    small = item("a", extension={"urn:x": "y" * 100})
+    large = item("b", extension={"urn:x": "y" * 600})
+    with TestClient(app) as client:
+        ok = client.post(FEEDBACK_URL, json={"feedback": [small]})
+        refused = client.post(FEEDBACK_URL, json={"feedback": [small, large]})
+        unknown_fields = client.post(FEEDBACK_URL, json={"feedback": [{**small, "x": "z" * 600}]})
+    assert ok.status_code == 200
+    assert refused.status_code == 413
+    assert "feedback[1].extension: at most 512 bytes" in diagnostics(refused)
+    assert unknown_fields.status_code == 413
+
+
+def test_token_bucket_refills_with_time() -> None:
+    """A drained bucket names the wait, and admits again once that time has passed."""
+    now = [0.0]
+    buckets = TokenBuckets(2, 60.0, clock=lambda: now[0])
+    assert [buckets.take("k"), buckets.take("k")] == [0, 0]
+    wait = buckets.take("k")
+    assert wait == 30
+    now[0] += wait
+    assert buckets.take("k") == 0
+    assert buckets.take("other") == 0

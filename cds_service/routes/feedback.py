@@ -10,10 +10,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.exc import SQLAlchemyError
 
-from cds_service.auth import require_client
-from cds_service.errors import BadRequest, NotFound, ServiceUnavailable
-from cds_service.feedback import parse_feedback
+from cds_service.auth import ClientIdentity, require_client
+from cds_service.errors import (
+    BadRequest,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    TooManyRequests,
+)
+from cds_service.feedback import FeedbackItem, parse_feedback
+from cds_service.jsonio import encode_json
 from cds_service.limits import read_json
+from cds_service.quota import FeedbackQuota
 from cds_service.services import SERVICES
 from cds_service.settings import Settings, get_settings
 from cds_service.storage import Storage
@@ -61,13 +69,19 @@ async def post_feedback(
     service_id: str,
     request: Request,
     settings: Annotated[Settings, Depends(get_settings)],
+    client: Annotated[ClientIdentity | None, Depends(require_client)],
 ) -> dict[str, int]:
     service = SERVICES.get(service_id)
     if service is None:
         raise NotFound(f"no CDS service '{service_id[:64]}'")
+    quota: FeedbackQuota = request.app.state.feedback_quota
+    who = quota_key(client, request)
+    throttle(quota.admit_request(who), "feedback requests")
     body = await read_json(request, settings.max_json_depth, settings.max_element_depth)
     refuse_nul(body)
     items = parse_feedback(body, settings.feedback_max_items)
+    refuse_large_extensions(items, settings.feedback_max_extension_bytes)
+    throttle(quota.admit_items(who, len(items)), "feedback items")
     storage: Storage = request.app.state.storage
     if storage.ledger.pending:
         # Cards just returned may still wait in the ledger's buffer: write them first, so
@@ -115,3 +129,29 @@ def refuse_nul(body: Any) -> None:
     where = nul_path(body)
     if where is not None:
         raise BadRequest(f"{where}: must not contain the NUL character (U+0000)")
+
+
+def quota_key(client: ClientIdentity | None, request: Request) -> str:
+    """Whose quota a request counts against: the verified issuer (and tenant), or in
+    development (no verification) the remote address."""
+    if client is not None:
+        return f"iss:{client.issuer}|{client.tenant or ''}"
+    return f"addr:{request.client.host if request.client else 'unknown'}"
+
+
+def throttle(retry_after: int, what: str) -> None:
+    if retry_after:
+        log.warning("feedback throttled", extra={"quota": what, "retry_after": retry_after})
+        raise TooManyRequests(
+            f"too many {what} from this client; retry after {retry_after} s",
+            retry_after=retry_after,
+        )
+
+
+def refuse_large_extensions(items: list[FeedbackItem], limit: int) -> None:
+    """413 naming the item whose extension (and other unknown fields) exceed `limit` bytes."""
+    for index, item in enumerate(items):
+        if item.extra is not None and len(encode_json(item.extra)) > limit:
+            raise PayloadTooLarge(
+                f"feedback[{index}].extension: at most {limit} bytes of extensions per item"
+            )
