@@ -159,7 +159,10 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     # A bug: log where (type and route), not the message, which may quote PHI.
     log.error(
         "unhandled error",
-        extra={"error_type": type(exc).__name__, "path": request.url.path},
+        extra={
+            "error_type": type(exc).__name__,
+            "route": getattr(request.scope.get("route"), "path", "unmatched"),
+        },
         exc_info=False,
     )
     return _outcome_response(500, "exception", ["internal error"])
