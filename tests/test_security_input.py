@@ -62,6 +62,28 @@ def test_nul_in_feedback_is_a_400_naming_the_field(
     assert rows(db_url, feedback) == [] and rows(db_url, feedback_reason) == []
 
 
+def test_a_value_the_database_refuses_is_a_400_not_a_503(
+    db_url: str, app_factory: Callable[..., FastAPI]
+) -> None:
+    """An extension number past a double's range (stored as the JSON token Infinity, which
+    PostgreSQL's json refuses) is a 400 there, not a 503 retried for ever; SQLite stores it."""
+    body = (
+        b'{"feedback": [{"card": "c", "outcome": "overridden", "outcomeTimestamp": '
+        b'"2026-11-25T10:05:31Z", "extension": {"a": 1e400, "b": 123456789012345678901234567890}}]}'
+    )
+    app = app_factory(make_settings(database_url=db_url))
+    with TestClient(app) as client:
+        response = client.post(
+            FEEDBACK_URL, content=body, headers={"content-type": "application/json"}
+        )
+    if db_url.startswith("postgresql"):
+        assert response.status_code == 400
+        assert "the database cannot store one of its values" in diagnostics(response)
+        assert rows(db_url, feedback) == []
+    else:
+        assert response.status_code == 200, response.text
+
+
 EDGES = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -19,7 +20,6 @@ from cds_service.errors import (
     TooManyRequests,
 )
 from cds_service.feedback import FeedbackItem, parse_feedback
-from cds_service.jsonio import encode_json
 from cds_service.limits import read_json
 from cds_service.quota import FeedbackQuota
 from cds_service.services import SERVICES
@@ -151,7 +151,8 @@ def throttle(retry_after: int, what: str) -> None:
 def refuse_large_extensions(items: list[FeedbackItem], limit: int) -> None:
     """413 naming the item whose extension (and other unknown fields) exceed `limit` bytes."""
     for index, item in enumerate(items):
-        if item.extra is not None and len(encode_json(item.extra)) > limit:
+        # The stdlib encoder: it writes any decoded value (orjson refuses ints past 64 bits).
+        if item.extra is not None and len(json.dumps(item.extra).encode("utf-8")) > limit:
             raise PayloadTooLarge(
                 f"feedback[{index}].extension: at most {limit} bytes of extensions per item"
             )
