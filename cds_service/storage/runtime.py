@@ -1,4 +1,5 @@
-"""Storage for one running app: the engine, the card ledger and the patient-hash key."""
+"""Storage for one running app: the engine, the card ledger, the readiness probe and the
+patient-hash key."""
 
 from __future__ import annotations
 
