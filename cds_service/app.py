@@ -11,7 +11,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from sqlalchemy import text
 
 from cards.registry import RULES, check_registry
 from cds_service.auth import client_verification
@@ -22,6 +21,7 @@ from cds_service.limits import BodyLimitMiddleware
 from cds_service.logs import AccessLogMiddleware, configure_logging
 from cds_service.metrics import HookMetricsMiddleware
 from cds_service.protocol import HookRequest
+from cds_service.quota import FeedbackQuota
 from cds_service.readiness import CheckResult, Readiness
 from cds_service.routes import analytics, discovery, feedback, health, metrics, services
 from cds_service.services import SERVICES
@@ -78,6 +78,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
     app.state.registry_checked = True  # check_registry passed, or we would not be here
     storage = app.state.storage = Storage(settings)
     app.state.facts_cache = cache_for(settings)
+    app.state.feedback_quota = FeedbackQuota(
+        settings.feedback_requests_per_minute, settings.feedback_items_per_hour
+    )
     app.state.readiness = _builtin_readiness(app, settings, storage)
     install_error_handlers(app)
     # Last added runs first: access log, then CORS (so that every answer, a 413 too,
@@ -140,11 +143,20 @@ _ERROR_TEXT = {
     "412": "Required prefetch data is missing and cannot be fetched",
     "413": "The request body is too large",
     "415": "The request body is not UTF-8 JSON",
+    "429": "Too many feedback requests or items from this client (Retry-After says when)",
     "503": "A dependency (keys, database) is unavailable; retry later",
 }
 _ERRORS: dict[tuple[str, str], tuple[str, ...]] = {
     ("/cds-services/{service_id}", "post"): ("400", "401", "404", "412", "413", "415", "503"),
-    ("/cds-services/{service_id}/feedback", "post"): ("400", "401", "404", "413", "415", "503"),
+    ("/cds-services/{service_id}/feedback", "post"): (
+        "400",
+        "401",
+        "404",
+        "413",
+        "415",
+        "429",
+        "503",
+    ),
     ("/analytics/cards", "get"): ("400", "401", "404", "503"),
 }
 
@@ -162,9 +174,10 @@ def _document_errors(schema: dict[str, Any]) -> None:
 
 
 def _builtin_readiness(app: FastAPI, settings: Settings, storage: Storage) -> Readiness:
-    """Rules checked, value sets loaded, and the database reachable. The database check
-    only fails /readyz when CDS_READINESS_REQUIRES_DATABASE is set: card evaluation works
-    without it (the ledger buffers), so by default it is reported, not required."""
+    """Rules checked, value sets loaded, the database reachable and the card ledger written.
+    The database and ledger checks only fail /readyz when CDS_READINESS_REQUIRES_DATABASE
+    is set: card evaluation works without them (the ledger buffers), so by default they
+    are reported, not required."""
     readiness = Readiness(settings.readiness_timeout_seconds)
 
     async def rules() -> CheckResult:
@@ -175,17 +188,25 @@ def _builtin_readiness(app: FastAPI, settings: Settings, storage: Storage) -> Re
         loaded = all_value_sets()  # cached after the start-up check
         return CheckResult(bool(loaded), f"{len(loaded)} value sets loaded")
 
-    def ping() -> None:
-        with storage.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-
     async def database() -> CheckResult:
-        await asyncio.to_thread(ping)
-        return CheckResult(True, "reachable")
+        ping = await storage.probe.check()  # cached, on its own thread
+        return CheckResult(ping.ok, "reachable" if ping.ok else f"failed: {ping.error_type}")
+
+    async def ledger() -> CheckResult:
+        status = storage.ledger.status()
+        detail = (
+            f"{status.pending} entries unwritten for {status.waiting_seconds:.0f} s, "
+            f"{status.consecutive_failures} failed writes in a row"
+            if status.stuck
+            else f"{status.pending} entries waiting"
+        )
+        return CheckResult(not status.stuck, f"{detail}; {status.quarantined} quarantined")
 
     readiness.add("rules", rules)
     readiness.add("valuesets", value_sets)
     readiness.add("database", database, critical=settings.readiness_requires_database)
+    # As the database: a stuck ledger fails /readyz only when the database is required.
+    readiness.add("ledger", ledger, critical=settings.readiness_requires_database)
     return readiness
 
 

@@ -351,7 +351,9 @@ async def require_client(request: Request) -> ClientIdentity | None:
     except AuthFailure as exc:
         request.state.auth_rejection = exc.reason.value
         count_jwt_rejection(exc.reason.value)
-        extra: dict[str, Any] = {"reason": exc.reason.value, "path": request.url.path[:200]}
+        # The route template, never the raw path (a path segment may carry an identifier).
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        extra: dict[str, Any] = {"reason": exc.reason.value, "route": route}
         if exc.detail:
             extra["detail"] = exc.detail
         log.warning("client rejected", extra=extra)

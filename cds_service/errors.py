@@ -8,6 +8,7 @@
      │    └── ServerRefused       412  security (fhir_guard: fhirServer refused, nothing sent)
      ├── PayloadTooLarge          413  too-costly
      ├── UnsupportedMediaType     415  not-supported
+     ├── TooManyRequests          429  throttled  (a client's quota; with Retry-After)
      ├── ServiceUnavailable       503  transient (e.g. the database is down)
      └── ConfigurationError            never an HTTP response: refuses start-up
 
@@ -33,6 +34,7 @@ __all__ = [
     "PayloadTooLarge",
     "PrefetchUnavailable",
     "ServiceUnavailable",
+    "TooManyRequests",
     "Unauthorized",
     "UnsupportedMediaType",
     "error_response",
@@ -78,6 +80,14 @@ class UnsupportedMediaType(CDSError):
     status, issue_code = 415, "not-supported"
 
 
+class TooManyRequests(CDSError):
+    status, issue_code = 429, "throttled"
+
+    def __init__(self, *diagnostics: str, retry_after: int) -> None:
+        super().__init__(*diagnostics)
+        self.retry_after = retry_after
+
+
 class ServiceUnavailable(CDSError):
     status, issue_code = 503, "transient"
 
@@ -118,6 +128,8 @@ def error_response(exc: CDSError) -> Response:
     if isinstance(exc, Unauthorized):
         return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
     headers = {"Retry-After": "5"} if isinstance(exc, ServiceUnavailable) else None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
     return _outcome_response(exc.status, exc.issue_code, exc.diagnostics, exc.expressions, headers)
 
 
@@ -147,7 +159,10 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     # A bug: log where (type and route), not the message, which may quote PHI.
     log.error(
         "unhandled error",
-        extra={"error_type": type(exc).__name__, "path": request.url.path},
+        extra={
+            "error_type": type(exc).__name__,
+            "route": getattr(request.scope.get("route"), "path", "unmatched"),
+        },
         exc_info=False,
     )
     return _outcome_response(500, "exception", ["internal error"])

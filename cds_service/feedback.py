@@ -129,9 +129,9 @@ def _timestamp(text: str) -> datetime | None:
         return None
     try:
         value = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (ValueError, OverflowError):  # overflow: an instant past year 1 or 9999 in UTC
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _reasons(item: _Item) -> tuple[OverrideReason, ...]:

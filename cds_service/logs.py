@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 import time
 import traceback
@@ -23,6 +22,8 @@ from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cds_service.hook_instance import canonical_hook_instance
 
 __all__ = [
     "AccessLogMiddleware",
@@ -47,7 +48,6 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {
     "taskName",
     "color_message",
 }
-_UUID = re.compile(r"^(urn:uuid:)?[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 # Loggers of libraries that write URLs or payloads at INFO/DEBUG.
 _QUIET = ("httpx", "httpcore", "hpack", "urllib3", "redis")
 
@@ -194,10 +194,9 @@ def uvicorn_options(log_format: str, level: str = "INFO") -> dict[str, Any]:
 
 
 def safe_hook_instance(value: object) -> str:
-    """The hookInstance when it is a UUID (as the spec says it is), else a placeholder."""
-    if isinstance(value, str) and _UUID.match(value):
-        return value
-    return "not-a-uuid"
+    """The hookInstance when it is a UUID (as the spec says it is; canonical form), else a
+    placeholder: the same value the card ledger stores."""
+    return canonical_hook_instance(value)
 
 
 def note_hook_call(

@@ -7,6 +7,7 @@
     cds_fhir_fetches_total{outcome}                   FHIR server fetches (count_fetch)
     cds_jwt_rejections_total{reason}                  refused client JWTs (count_jwt_rejection)
     cds_skipped_invalid_total{resource_type,kind}     what the lenient FHIR parse dropped
+    cds_ledger_quarantined_total{reason}              card ledger entries the database refused
 
 No label ever carries patient data: every label value comes from a fixed set
 (service ids and hooks from the catalogue, topics from the rule registry, FHIR
@@ -42,12 +43,14 @@ from cds_service.services import SERVICES
 __all__ = [
     "FETCH_OUTCOMES",
     "JWT_REJECTION_REASONS",
+    "QUARANTINE_REASONS",
     "STAGES",
     "HookMetricsMiddleware",
     "StageTimer",
     "count_cards",
     "count_fetch",
     "count_jwt_rejection",
+    "count_ledger_quarantined",
     "count_skipped",
     "fetch_outcome",
     "multiprocess_dir",
@@ -94,6 +97,8 @@ JWT_REJECTION_REASONS = (
     "replayed_jti",
     "not_ready",
 )
+# Why a card ledger entry was quarantined (cds_service.storage.ledger.data_reason).
+QUARANTINE_REASONS = ("data_error", "integrity_error", "statement_error")
 _SKIP_KINDS = {
     "invalid, dropped": "element_dropped",
     "invalid, read without validation": "unvalidated",
@@ -125,12 +130,19 @@ SKIPPED = Counter(
     "FHIR resources or elements the lenient parse skipped as invalid",
     ["resource_type", "kind"],
 )
+LEDGER_QUARANTINED = Counter(
+    "cds_ledger_quarantined",
+    "Card ledger entries the database refused for a data reason (quarantined, not written)",
+    ["reason"],
+)
 
 # Zero-valued series from the start, so rates and alerts work before the first event.
 for _outcome in FETCH_OUTCOMES:
     FHIR_FETCHES.labels(_outcome)
 for _reason in JWT_REJECTION_REASONS:
     JWT_REJECTIONS.labels(_reason)
+for _reason in QUARANTINE_REASONS:
+    LEDGER_QUARANTINED.labels(_reason)
 
 
 @lru_cache(maxsize=4096)  # label values come from fixed sets; bounded all the same
@@ -179,6 +191,11 @@ def fetch_outcome(gap: str | None) -> str:
 def count_jwt_rejection(reason: str) -> None:
     """A client JWT was refused for `reason` (JWT_REJECTION_REASONS)."""
     JWT_REJECTIONS.labels(reason if reason in JWT_REJECTION_REASONS else "other").inc()
+
+
+def count_ledger_quarantined(reason: str, entries: int = 1) -> None:
+    """Card ledger entries quarantined for `reason` (storage.ledger.QUARANTINE_REASONS)."""
+    LEDGER_QUARANTINED.labels(reason if reason in QUARANTINE_REASONS else "other").inc(entries)
 
 
 def count_cards(service_id: str, cards: Iterable[tuple[str | None, str]]) -> None:

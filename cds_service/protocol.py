@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cards.model import Action, Card
 from cds_service.errors import BadRequest, describe_error
@@ -50,6 +58,14 @@ class HookRequest(BaseModel):
     context: dict[str, Any]
     prefetch: dict[str, Any] | None = None
     extension: dict[str, Any] | None = None
+
+    @field_validator("hookInstance")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        # PostgreSQL text cannot hold it; a UUID never does.
+        if "\x00" in value:
+            raise ValueError("must not contain the NUL character (U+0000)")
+        return value
 
     @model_validator(mode="after")
     def _server_with_token(self) -> HookRequest:

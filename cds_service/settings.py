@@ -148,8 +148,20 @@ class Settings(BaseSettings, RuleThresholds):
     not per card); 0 writes each at once. Feedback and shutdown flush first."""
     ledger_shutdown_timeout: float = Field(default=10.0, ge=0)
     """Seconds allowed at shutdown to write the card ledger entries still in memory."""
+    ledger_stuck_seconds: float = Field(default=60.0, gt=0)
+    """GET /readyz reports the card ledger stuck when entries waited this long unwritten."""
     feedback_max_items: int = Field(default=1000, ge=1)
     """Most feedback items accepted in one feedback request (more: 413)."""
+    feedback_requests_per_minute: int = Field(default=300, ge=0)
+    """Feedback requests one client may send per minute, in bursts of as many (more: 429 with
+    Retry-After); per process, keyed by the verified client (iss; development: the address);
+    0: no limit."""
+    feedback_items_per_hour: int = Field(default=20_000, ge=0)
+    """Feedback items one client may send per hour, per process (more: 429 with Retry-After);
+    0: no limit."""
+    feedback_max_extension_bytes: int = Field(default=2048, ge=256)
+    """Largest `extension` (with any other unknown fields) of one feedback item, as JSON
+    bytes (more: 413)."""
     patient_hash_key: SecretStr | None = None
     """Key of the HMAC-SHA256 patient hash in logs and the ledger: required in production
     (32+ characters, the same on every replica); development: a fixed key."""
@@ -169,6 +181,9 @@ class Settings(BaseSettings, RuleThresholds):
     """Serve Prometheus metrics at GET /metrics."""
     readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     """Time limit for each readiness check of GET /readyz (e.g. the database)."""
+    readiness_database_interval_seconds: float = Field(default=5.0, ge=0, le=300)
+    """GET /readyz pings the database at most once in this interval and answers the last
+    result in between (it needs no authentication: its cost must not grow with callers)."""
     readiness_requires_database: bool = False
     """GET /readyz answers 503 while the database is unreachable; off: it reports it and stays
     200 (degraded), since cards are still served and the ledger buffers."""

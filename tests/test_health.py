@@ -34,7 +34,7 @@ def test_readyz_reports_rules_and_value_sets(client: TestClient) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ready"
-    assert set(body["checks"]) == {"rules", "valuesets", "database"}
+    assert set(body["checks"]) == {"rules", "valuesets", "database", "ledger"}
     assert body["checks"]["rules"]["ok"] is True
     loaded = len(all_value_sets())
     assert body["checks"]["valuesets"] == {

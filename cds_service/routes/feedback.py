@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -10,14 +11,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.exc import SQLAlchemyError
 
-from cds_service.auth import require_client
-from cds_service.errors import NotFound, ServiceUnavailable
-from cds_service.feedback import parse_feedback
+from cds_service.auth import ClientIdentity, require_client
+from cds_service.errors import (
+    BadRequest,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    TooManyRequests,
+)
+from cds_service.feedback import FeedbackItem, parse_feedback
 from cds_service.limits import read_json
+from cds_service.quota import FeedbackQuota
 from cds_service.services import SERVICES
 from cds_service.settings import Settings, get_settings
 from cds_service.storage import Storage
 from cds_service.storage.feedback_store import save_feedback
+from cds_service.storage.ledger import data_reason
+from cds_service.storage.text import nul_path
 
 log = logging.getLogger("ms_cds.feedback")
 
@@ -59,14 +69,19 @@ async def post_feedback(
     service_id: str,
     request: Request,
     settings: Annotated[Settings, Depends(get_settings)],
+    client: Annotated[ClientIdentity | None, Depends(require_client)],
 ) -> dict[str, int]:
     service = SERVICES.get(service_id)
     if service is None:
         raise NotFound(f"no CDS service '{service_id[:64]}'")
-    items = parse_feedback(
-        await read_json(request, settings.max_json_depth, settings.max_element_depth),
-        settings.feedback_max_items,
-    )
+    quota: FeedbackQuota = request.app.state.feedback_quota
+    who = quota_key(client, request)
+    throttle(quota.admit_request(who), "feedback requests")
+    body = await read_json(request, settings.max_json_depth, settings.max_element_depth)
+    refuse_nul(body)
+    items = parse_feedback(body, settings.feedback_max_items)
+    refuse_large_extensions(items, settings.feedback_max_extension_bytes)
+    throttle(quota.admit_items(who, len(items)), "feedback items")
     storage: Storage = request.app.state.storage
     if storage.ledger.pending:
         # Cards just returned may still wait in the ledger's buffer: write them first, so
@@ -77,6 +92,14 @@ async def post_feedback(
             save_feedback, storage.engine, service.id, items, datetime.now(UTC)
         )
     except SQLAlchemyError as exc:
+        if data_reason(exc) is not None:  # the values, not the database: retrying cannot help
+            log.warning(
+                "feedback not stored: the database refused a value",
+                extra={"service": service.id, "reason": data_reason(exc), "items": len(items)},
+            )
+            raise BadRequest(
+                "feedback refused: the database cannot store one of its values"
+            ) from None
         log.error(
             "feedback not stored: database unavailable",
             extra={"service": service.id, "error_type": type(exc).__name__, "items": len(items)},
@@ -98,3 +121,38 @@ async def post_feedback(
         "duplicates": result.duplicates,
         "unknownCards": result.unknown_cards,
     }
+
+
+def refuse_nul(body: Any) -> None:
+    """400 naming the field when a string holds a NUL: PostgreSQL cannot store it, and a
+    database refusal must not look like an outage (503, retried for ever)."""
+    where = nul_path(body)
+    if where is not None:
+        raise BadRequest(f"{where}: must not contain the NUL character (U+0000)")
+
+
+def quota_key(client: ClientIdentity | None, request: Request) -> str:
+    """Whose quota a request counts against: the verified issuer (and tenant), or in
+    development (no verification) the remote address."""
+    if client is not None:
+        return f"iss:{client.issuer}|{client.tenant or ''}"
+    return f"addr:{request.client.host if request.client else 'unknown'}"
+
+
+def throttle(retry_after: int, what: str) -> None:
+    if retry_after:
+        log.warning("feedback throttled", extra={"quota": what, "retry_after": retry_after})
+        raise TooManyRequests(
+            f"too many {what} from this client; retry after {retry_after} s",
+            retry_after=retry_after,
+        )
+
+
+def refuse_large_extensions(items: list[FeedbackItem], limit: int) -> None:
+    """413 naming the item whose extension (and other unknown fields) exceed `limit` bytes."""
+    for index, item in enumerate(items):
+        # The stdlib encoder: it writes any decoded value (orjson refuses ints past 64 bits).
+        if item.extra is not None and len(json.dumps(item.extra).encode("utf-8")) > limit:
+            raise PayloadTooLarge(
+                f"feedback[{index}].extension: at most {limit} bytes of extensions per item"
+            )

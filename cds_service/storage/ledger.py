@@ -10,26 +10,61 @@ doubling to 30 s), so a short outage loses nothing. Two limits, each logged with
   dropped (memory must stay bounded during a long outage);
 - at shutdown the writer gets `ledger_shutdown_timeout` seconds to write what is left.
 Inserts skip a card uuid already present, so a retried batch is never written twice.
+
+A batch the database refuses for a data reason (a value it cannot store: not an outage)
+is split in halves until the refused entries are alone; each is quarantined (dropped,
+logged with a reason code and counts, never its values, and passed to `on_quarantine`
+for the metric) and the rest is written. `status()` says whether entries have waited
+longer than `stuck_after` seconds without a write (GET /readyz reports it).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    SQLAlchemyError,
+    StatementError,
+)
 
 from cds_service.storage.schema import card_ledger
 from cds_service.storage.sql import insert_ignore
 
-__all__ = ["CardLedger", "LedgerEntry"]
+__all__ = ["CardLedger", "LedgerEntry", "LedgerStatus", "data_reason"]
 
 log = logging.getLogger("ms_cds.ledger")
+
+
+def data_reason(exc: SQLAlchemyError) -> str | None:
+    """The `metrics.QUARANTINE_REASONS` value when the database refused the values themselves
+    (retrying cannot help), None for anything else (an outage, a missing table: retry)."""
+    if isinstance(exc, DataError):
+        return "data_error"
+    if isinstance(exc, IntegrityError):
+        return "integrity_error"
+    if isinstance(exc, StatementError) and not isinstance(exc, DBAPIError):
+        return "statement_error"  # the driver refused a value before sending it
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerStatus:
+    pending: int
+    waiting_seconds: float  # how long entries have waited without a write (0: none wait)
+    consecutive_failures: int
+    quarantined: int
+    dropped: int
+    stuck: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +92,16 @@ class CardLedger:
         retry_min: float = 0.5,
         retry_max: float = 30.0,
         write_interval: float = 0.0,
+        stuck_after: float = 60.0,
+        on_quarantine: Callable[[str, int], None] | None = None,
     ) -> None:
         self._engine = engine
+        self._stuck_after = stuck_after
+        self._on_quarantine = on_quarantine
+        # Monotonic time since which entries have waited without a write; None: none wait.
+        self._waiting_since: float | None = None
+        self._failures = 0
+        self.quarantined = 0
         self._write_interval = write_interval
         self._flush_requested = False
         self._buffer_size = buffer_size
@@ -80,6 +123,8 @@ class CardLedger:
     def record(self, entries: Iterable[LedgerEntry]) -> None:
         """Queue entries for writing. Never blocks on the database, never raises."""
         with self._cond:
+            if not self._buffer and not self._in_flight:
+                self._waiting_since = time.monotonic()
             for entry in entries:
                 if len(self._buffer) + self._in_flight >= self._buffer_size:
                     self.dropped += 1
@@ -100,6 +145,22 @@ class CardLedger:
         """Entries recorded but not yet committed."""
         with self._cond:
             return len(self._buffer) + self._in_flight
+
+    def status(self) -> LedgerStatus:
+        """Whether the writer keeps up: stuck when entries waited `stuck_after` seconds
+        without a write (an unreachable database, a writer that died)."""
+        with self._cond:
+            pending = len(self._buffer) + self._in_flight
+            since = self._waiting_since if pending else None
+            waiting = time.monotonic() - since if since is not None else 0.0
+            return LedgerStatus(
+                pending=pending,
+                waiting_seconds=waiting,
+                consecutive_failures=self._failures,
+                quarantined=self.quarantined,
+                dropped=self.dropped,
+                stuck=waiting > self._stuck_after,
+            )
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -172,31 +233,80 @@ class CardLedger:
             if not self._write(batch):
                 return
 
+    def _insert(self, batch: list[LedgerEntry]) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                insert_ignore(connection, card_ledger, ["card_uuid"]),
+                [entry.row() for entry in batch],
+            )
+
+    def _write_isolating(self, batch: list[LedgerEntry]) -> tuple[int, list[LedgerEntry]]:
+        """Write the batch, splitting it around entries refused for a data reason (those
+        are quarantined). Returns (entries written, entries left to retry: empty unless
+        the database failed for another reason on the way)."""
+        parts = [batch]
+        written = 0
+        while parts:
+            part = parts.pop()
+            try:
+                self._insert(part)
+            except SQLAlchemyError as exc:
+                reason = data_reason(exc)
+                if reason is None:
+                    left = [entry for rest in [part, *reversed(parts)] for entry in rest]
+                    self._note_failure(exc, len(left))
+                    return written, left
+                if len(part) == 1:
+                    self._quarantine(reason, exc)
+                    continue
+                middle = len(part) // 2
+                parts += [part[middle:], part[:middle]]  # the first half is written first
+                continue
+            written += len(part)
+        return written, []
+
+    def _quarantine(self, reason: str, exc: SQLAlchemyError) -> None:
+        with self._cond:
+            self.quarantined += 1
+            total = self.quarantined
+        # The reason code and counts only: the entry's values and the driver's message
+        # (which may quote them) are never logged.
+        log.error(
+            "card ledger entry quarantined: the database refused its values",
+            extra={
+                "reason": reason,
+                "sqlstate": getattr(getattr(exc, "orig", None), "sqlstate", None),
+                "quarantined_total": total,
+            },
+        )
+        if self._on_quarantine is not None:
+            self._on_quarantine(reason, 1)
+
+    def _note_failure(self, exc: SQLAlchemyError, pending: int) -> None:
+        self._failures += 1
+        if not self._failing:
+            log.warning(
+                "card ledger write failed; retrying",
+                extra={"error_type": type(exc).__name__, "pending": pending},
+            )
+        self._failing = True
+
     def _write(self, batch: list[LedgerEntry]) -> bool:
-        try:
-            with self._engine.begin() as connection:
-                connection.execute(
-                    insert_ignore(connection, card_ledger, ["card_uuid"]),
-                    [entry.row() for entry in batch],
-                )
-        except SQLAlchemyError as exc:
-            with self._cond:
-                self._buffer.extendleft(reversed(batch))  # back to the front, in order
-                self._in_flight = 0
-                pending = len(self._buffer)
-            if not self._failing:
-                log.warning(
-                    "card ledger write failed; retrying",
-                    extra={"error_type": type(exc).__name__, "pending": pending},
-                )
-            self._failing = True
-            return False
+        written, left = self._write_isolating(batch)
         with self._cond:
             self._in_flight = 0
-            self.written += len(batch)
+            self.written += written
+            if not self._buffer and not left:
+                self._waiting_since = None
+            elif len(left) < len(batch):  # progress: what still waits has waited since now
+                self._waiting_since = time.monotonic()
+            if left:
+                self._buffer.extendleft(reversed(left))  # back to the front, in order
+                return False
             if not self._buffer:
                 self._flush_requested = False
             self._cond.notify_all()
+        self._failures = 0
         if self._failing:
             log.info("card ledger write resumed", extra={"written_total": self.written})
             self._failing = False

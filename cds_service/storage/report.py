@@ -30,7 +30,10 @@ def parse_since(text: str) -> datetime:
         day = date.fromisoformat(text)
         return datetime(day.year, day.month, day.day, tzinfo=UTC)
     value = datetime.fromisoformat(text)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # the instant falls before year 1 or after 9999 in UTC
+        raise ValueError("outside the representable range") from None
 
 
 def _figures() -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Storage for one running app: the engine, the card ledger and the patient-hash key."""
+"""Storage for one running app: the engine, the card ledger, the readiness probe and the
+patient-hash key."""
 
 from __future__ import annotations
 
@@ -10,15 +11,25 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cards.config import KNOWLEDGE_VERSION
 from cards.model import Card
+from cds_service.hook_instance import canonical_hook_instance
 from cds_service.privacy import patient_hash
 from cds_service.settings import Settings
 from cds_service.storage.engine import make_engine, redacted_url
 from cds_service.storage.ledger import CardLedger, LedgerEntry
 from cds_service.storage.migrate import upgrade
+from cds_service.storage.probe import DatabaseProbe
 
 __all__ = ["Storage"]
 
 log = logging.getLogger("ms_cds.storage")
+
+
+def _count_quarantined(reason: str, entries: int) -> None:
+    # Imported on first use: the metrics module creates its series at import, which in
+    # multiprocess mode needs PROMETHEUS_MULTIPROC_DIR to exist (not so for `ms-cds db`).
+    from cds_service.metrics import count_ledger_quarantined
+
+    count_ledger_quarantined(reason, entries)
 
 
 class Storage:
@@ -30,6 +41,13 @@ class Storage:
             buffer_size=settings.ledger_buffer_size,
             batch_size=settings.ledger_batch_size,
             write_interval=settings.ledger_write_interval_seconds,
+            stuck_after=settings.ledger_stuck_seconds,
+            on_quarantine=_count_quarantined,
+        )
+        # /readyz's ping: its own engine and thread (cds_service.storage.probe).
+        self.probe = DatabaseProbe(
+            make_engine(settings.database_url, settings.database_connect_timeout),
+            settings.readiness_database_interval_seconds,
         )
         # The same key as the logs: configured (required in production) or the development key.
         self._hash_key = settings.patient_hash_secret()
@@ -50,6 +68,7 @@ class Storage:
     def close(self) -> None:
         self.ledger.close(self.settings.ledger_shutdown_timeout)
         self.engine.dispose()
+        self.probe.close()
 
     @property
     def database(self) -> str:
@@ -68,7 +87,7 @@ class Storage:
                 card_uuid=card.uuid,
                 service_id=service_id,
                 topic=card.topic,
-                hook_instance=hook_instance[:128],
+                hook_instance=canonical_hook_instance(hook_instance),  # as logged
                 patient_hash=hashed,
                 issued_at=now,
                 knowledge_version=KNOWLEDGE_VERSION,
