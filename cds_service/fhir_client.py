@@ -2,8 +2,9 @@
 
 - One shared `httpx.AsyncClient` (pooled HTTP/1.1 keep-alive connections, made by
   `new_client`, kept in the app's lifespan); all missing keys fetched at once.
-- Per call: a timeout covering connect, headers and body; a body size cap (the body
-  is streamed and reading stops at the cap); `Accept: application/fhir+json`;
+- Per call: one deadline covering connect, headers, body and decoding; a cap on the
+  decoded body (streamed and decoded here, one content coding at most:
+  `cds_service.fhir_decode`); `Accept: application/fhir+json`;
   `Authorization: Bearer` only when the client granted a token.
 - Redirects are never followed by httpx; same-origin ones are followed here, a few
   at most. Bundle `next` links are followed up to a page cap, same origin only. So
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import httpcore
 import httpx
 
+from cds_service.fhir_decode import ACCEPT_ENCODING, BodyRefused, read_bounded
 from cds_service.fhir_guard import GuardedBackend, Origin, ServerPolicy
 from cds_service.jsonbody import clean_json, prune_deep
 from cds_service.metrics import count_fetch, fetch_outcome
@@ -112,7 +114,7 @@ class FhirServer:
         self._client = client
         self._base = base.rstrip("/") + "/"
         self._origin = origin
-        self._headers = {"Accept": FHIR_JSON}
+        self._headers = {"Accept": FHIR_JSON, "Accept-Encoding": ACCEPT_ENCODING}
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
         self._limits = limits
@@ -171,16 +173,12 @@ class FhirServer:
                 return response.headers["location"], b"", ""
             if not 200 <= status < 300:
                 raise FetchFailed(f"HTTP {status}")
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > self._limits.max_bytes:
-                raise FetchFailed("response too large")
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > self._limits.max_bytes:
-                    raise FetchFailed("response too large")
+            try:
+                body = await read_bounded(response, self._limits.max_bytes)
+            except BodyRefused as exc:
+                raise FetchFailed(exc.reason) from None
             media = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            return None, bytes(body), media
+            return None, body, media
         finally:
             await response.aclose()
 

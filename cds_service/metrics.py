@@ -181,6 +181,8 @@ def fetch_outcome(gap: str | None) -> str:
         "fhirServer host name not resolved": "unresolved",
         "response too large": "too_large",
         "not JSON": "invalid_response",
+        "unsupported encoding": "invalid_response",
+        "corrupt encoding": "invalid_response",
         "not a FHIR resource": "invalid_response",
         "server answered with an OperationOutcome": "invalid_response",
         "redirected to another host (not followed)": "redirect_refused",

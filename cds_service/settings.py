@@ -87,7 +87,8 @@ class Settings(BaseSettings, RuleThresholds):
     fhir_max_pages: int = Field(5, ge=1)
     """Bundle pages read per prefetch key (the first plus `next` links on the same server)."""
     fhir_max_response_bytes: int = Field(5_000_000, ge=1024)
-    """Largest FHIR response body read per call, in bytes; a larger one counts as missing."""
+    """Largest FHIR response body per call, in DECODED bytes (after gzip/deflate; the raw
+    body is capped alike); a larger one counts as missing."""
     fhir_max_redirects: int = Field(3, ge=0)
     """Same-server redirects followed per call; a redirect to another host never is."""
     fhir_max_connections: int = Field(50, ge=1)
