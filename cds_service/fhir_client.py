@@ -6,9 +6,10 @@
   decoded body (streamed and decoded here, one content coding at most:
   `cds_service.fhir_decode`); `Accept: application/fhir+json`;
   `Authorization: Bearer` only when the client granted a token.
-- Redirects are never followed by httpx; same-origin ones are followed here, a few
-  at most. Bundle `next` links are followed up to a page cap, same origin only. So
-  the token only ever goes to the fhirServer's origin.
+- Redirects are never followed by httpx; ones within the fhirServer's base (same
+  origin, path below the base path: `cds_service.urlpath`) are followed here, a few at
+  most. Bundle `next` links are followed up to a page cap, within the base only. So
+  the token only ever goes below the fhirServer's base URL.
 - Every fault becomes a short reason ("timeout", "HTTP 404", "not JSON", ...): no
   URL, no body, no token ever goes into a reason or a log line.
 """
@@ -30,6 +31,7 @@ from cds_service.fhir_decode import ACCEPT_ENCODING, BodyRefused, read_bounded
 from cds_service.fhir_guard import GuardedBackend, Origin, ServerPolicy
 from cds_service.jsonbody import clean_json, prune_deep
 from cds_service.metrics import count_fetch, fetch_outcome
+from cds_service.urlpath import is_under
 
 if TYPE_CHECKING:
     from cds_service.settings import Settings
@@ -113,6 +115,7 @@ class FhirServer:
     ) -> None:
         self._client = client
         self._base = base.rstrip("/") + "/"
+        self._base_url = httpx.URL(self._base)
         self._origin = origin
         self._headers = {"Accept": FHIR_JSON, "Accept-Encoding": ACCEPT_ENCODING}
         if token:
@@ -135,6 +138,9 @@ class FhirServer:
             if Origin.of(url) != self._origin:
                 progress.gap = "incomplete: next page on another host (not followed)"
                 return
+            if not is_under(url, self._base_url):
+                progress.gap = "incomplete: next page outside the FHIR base (not followed)"
+                return
             try:
                 page = await self._get_json(url)
             except FetchFailed as exc:
@@ -146,9 +152,15 @@ class FhirServer:
             progress.add(page)
 
     async def _get_json(self, url: httpx.URL) -> dict[str, Any]:
-        for _ in range(self._limits.max_redirects + 1):
+        for hop in range(self._limits.max_redirects + 1):
             if Origin.of(url) != self._origin:
                 raise FetchFailed("redirected to another host (not followed)")
+            if not is_under(url, self._base_url):
+                raise FetchFailed(
+                    "redirected outside the FHIR base (not followed)"
+                    if hop
+                    else "request path outside the FHIR base"
+                )
             try:
                 async with asyncio.timeout(self._limits.call_timeout):
                     location, body, media = await self._send(url)

@@ -5,7 +5,9 @@ checks the service would fetch cloud metadata (169.254.169.254), loopback admin
 ports or the private network on a caller's behalf (SSRF). The rules:
 
 - https only, unless `fhir_allow_http` (or development mode);
-- when `fhir_allowed_servers` is set, the base URL must be one of them (or below one);
+- no dot segments, encoded dots or encoded slashes in the path; when
+  `fhir_allowed_servers` is set, the base URL must be one of them (or below one),
+  paths compared by segment (`cds_service.urlpath`);
 - every address the host name resolves to (the event loop's getaddrinfo) must be
   public: loopback only when allowed (development mode allows it), private ranges
   only when `fhir_allow_private`; link-local (cloud metadata), unspecified,
@@ -30,6 +32,7 @@ import httpcore
 import httpx
 
 from cds_service.errors import PrefetchUnavailable
+from cds_service.urlpath import is_under, path_refusal
 
 if TYPE_CHECKING:
     from cds_service.settings import Settings
@@ -154,6 +157,11 @@ async def check_server(
             "fhirServer must be a base URL without credentials, query or fragment",
             expressions=["fhirServer"],
         )
+    if path_refusal(url) is not None:
+        raise ServerRefused(
+            "fhirServer path must not hold dot segments or encoded dots or slashes",
+            expressions=["fhirServer"],
+        )
     if policy.allowed_servers and not any(
         _is_under(url, httpx.URL(base)) for base in policy.allowed_servers
     ):
@@ -184,10 +192,7 @@ def _is_ip_literal(host: str) -> bool:
 
 
 def _is_under(url: httpx.URL, base: httpx.URL) -> bool:
-    if Origin.of(url) != Origin.of(base):
-        return False
-    path, prefix = url.path.rstrip("/"), base.path.rstrip("/")
-    return path == prefix or path.startswith(prefix + "/")
+    return Origin.of(url) == Origin.of(base) and is_under(url, base)
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):

@@ -187,6 +187,7 @@ def fetch_outcome(gap: str | None) -> str:
         "server answered with an OperationOutcome": "invalid_response",
         "redirected to another host (not followed)": "redirect_refused",
         "too many redirects": "redirect_refused",
+        "redirected outside the FHIR base (not followed)": "redirect_refused",
     }.get(gap, "other")
 
 

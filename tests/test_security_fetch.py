@@ -14,8 +14,10 @@ import httpx
 import pytest
 import respx
 
+from cds_service.errors import PrefetchUnavailable
+from cds_service.fhir_guard import ServerRefused
 from tests.builders import PATIENT_ID, condition
-from tests.fhir_fakes import BASE, fetch_request, production, resolve, search_bundle
+from tests.fhir_fakes import BASE, TOKEN, fetch_request, production, resolve, search_bundle
 
 FHIR_JSON = "application/fhir+json"
 BUNDLE = search_bundle(condition("c1", "1"), condition("c2", "2"))
@@ -152,3 +154,99 @@ async def test_a_trickled_gzip_body_is_cut_by_the_call_deadline(fhir: respx.Mock
     record = await resolve(fetch_request("conditions"), production(fhir_call_timeout=0.3))
     assert record.missing["conditions"] == "timeout"
     assert 0 < len(sent) < len(packed)
+
+
+ORIGIN = "https://fhir.example.org"
+BYPASSES = [
+    "/r4/%2e%2e/admin",
+    "/r4/%2E%2E/admin",
+    "/r4/.%2e/admin",
+    "/r4/..%2fadmin",
+    "/r4%2f..%2fadmin",
+    "/r4/%5c../admin",
+    "/r4/..;/admin",
+]
+
+
+@pytest.mark.parametrize("path", BYPASSES)
+async def test_encoded_dot_segments_do_not_pass_the_allowlist(
+    fhir: respx.MockRouter, path: str
+) -> None:
+    """A fhirServer climbing out of an allowed base path is refused (412), nothing sent."""
+    fhir.route().respond(json={"resourceType": "Patient", "id": PATIENT_ID})
+    settings = production(fhir_allowed_servers=[BASE])
+    with pytest.raises(ServerRefused) as refused:
+        await resolve(fetch_request("patient", server=ORIGIN + path), settings)
+    assert refused.value.status == 412
+    assert "fhirServer" in str(refused.value) and path not in str(refused.value)
+    assert not fhir.calls
+
+
+@pytest.mark.parametrize("path", ["/r4/%2e%2e/admin", "/r4/..%2Fadmin", "/r4/..;/x"])
+async def test_dot_segments_in_fhir_server_are_refused_without_allowlist(
+    fhir: respx.MockRouter, path: str
+) -> None:
+    """Even with no allowlist, a base path that is not what it says is refused, nothing sent."""
+    fhir.route().respond(json={"resourceType": "Patient", "id": PATIENT_ID})
+    with pytest.raises(ServerRefused, match="dot segments"):
+        await resolve(fetch_request("patient", server=ORIGIN + path))
+    assert not fhir.calls
+
+
+@pytest.mark.parametrize(
+    "location",
+    [f"{ORIGIN}/admin/Patient/x", "/r4/../admin/x", "/r4/%2e%2e/admin/x", "/r4-other/Patient/x"],
+    ids=["other-path", "dots", "encoded-dots", "sibling-prefix"],
+)
+async def test_redirect_outside_the_base_path_is_not_followed(
+    fhir: respx.MockRouter, location: str
+) -> None:
+    """A same-origin redirect that leaves the fhirServer base path is not followed."""
+    fhir.get(f"/Patient/{PATIENT_ID}").respond(302, headers={"location": location})
+    elsewhere = respx.route(host="fhir.example.org", path__regex=r"^/(admin|r4-other)").respond(
+        json={"resourceType": "Patient", "id": PATIENT_ID}
+    )
+    with pytest.raises(PrefetchUnavailable, match="redirected outside the FHIR base"):
+        await resolve(fetch_request("patient"))
+    assert not elsewhere.called
+    assert len(fhir.calls) == 1
+
+
+async def test_redirect_below_the_base_path_is_still_followed(fhir: respx.MockRouter) -> None:
+    """A redirect to another path below the base is followed with the token."""
+    fhir.get(f"/Patient/{PATIENT_ID}").respond(301, headers={"location": "/r4/Patient/moved"})
+    moved = fhir.get("/Patient/moved").respond(json={"resourceType": "Patient", "id": "moved"})
+    record = await resolve(fetch_request("patient"))
+    assert moved.calls.last.request.headers["authorization"] == f"Bearer {TOKEN}"
+    assert record.prefetch["patient"]["id"] == "moved"
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [f"{ORIGIN}/admin/Condition?page=2", "../admin/Condition?page=2", "%2e%2e/x?page=2"],
+    ids=["absolute", "relative-dots", "encoded-dots"],
+)
+async def test_next_link_outside_the_base_path_is_not_followed(
+    fhir: respx.MockRouter, next_url: str
+) -> None:
+    """A next link leaving the base path keeps page 1 and says why; the token stays home."""
+    first = search_bundle(condition("c1", "1"), next_url=next_url)
+    fhir.get("/Condition", params={"patient": PATIENT_ID}).respond(json=first)
+    record = await resolve(fetch_request("conditions"))
+    assert len(fhir.calls) == 1
+    assert [e["resource"]["id"] for e in record.prefetch["conditions"]["entry"]] == ["c1"]
+    assert record.missing["conditions"] == (
+        "incomplete: next page outside the FHIR base (not followed)"
+    )
+
+
+async def test_encoded_slash_from_a_context_id_never_leaves_the_base(
+    fhir: respx.MockRouter,
+) -> None:
+    """A patient id that would climb out of the base (`../admin`) is not requested."""
+    body = fetch_request("patient")
+    body["context"]["patientId"] = "../admin"
+    fhir.route().respond(json={"resourceType": "Patient", "id": PATIENT_ID})
+    with pytest.raises(PrefetchUnavailable, match="request path outside the FHIR base"):
+        await resolve(body)
+    assert not fhir.calls
