@@ -9,9 +9,12 @@ ports or the private network on a caller's behalf (SSRF). The rules:
   `fhir_allowed_servers` is set, the base URL must be one of them (or below one),
   paths compared by segment (`cds_service.urlpath`);
 - every address the host name resolves to (the event loop's getaddrinfo) must be
-  public: loopback only when allowed (development mode allows it), private ranges
-  only when `fhir_allow_private`; link-local (cloud metadata), unspecified,
-  multicast and reserved addresses never.
+  global (`is_global`, plus site-local fec0::/10 and local-use NAT64, which
+  Python 3.11 counts as global; an IPv4 address embedded in an IPv6 one, mapped,
+  NAT64, 6to4, Teredo, is checked as IPv4 too): loopback only when allowed
+  (development mode allows it), other non-global ranges only when
+  `fhir_allow_private`; link-local (cloud metadata), unspecified, multicast and
+  reserved addresses never.
 
 `check_server` runs before a request's first fetch (a refusal is a 412 and no
 connection). `GuardedBackend` repeats the address check when a connection is
@@ -125,16 +128,39 @@ def address_refusal(address: str, policy: ServerPolicy) -> str | None:
         return "a multicast address"
     if ip.is_reserved:
         return "a reserved address"
+    if isinstance(ip, ipaddress.IPv6Address) and (ip.is_site_local or ip in _LOCAL_NAT64):
+        return None if policy.allow_private else "a site-local or local-use address"
     if ip.is_private or not ip.is_global:
         return None if policy.allow_private else "a private address"
     return None
 
 
+# Not in Python 3.11's special-purpose lists, yet not global: fec0::/10 (is_site_local,
+# checked above) and the local-use NAT64 prefix (RFC 8215), whose IPv4 position varies.
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+# /96 forms whose low 32 bits are an IPv4 address a gateway or stack may reach.
+_IPV4_IN_LOW_BITS = tuple(
+    ipaddress.IPv6Network(prefix)
+    for prefix in (
+        "64:ff9b::/96",  # NAT64 well-known prefix (RFC 6052)
+        "::ffff:0:0:0/96",  # IPv4-translated (RFC 2765)
+        "::/96",  # IPv4-compatible, deprecated (RFC 4291); :: and ::1 are checked as such
+    )
+)
+
+
 def _embedded_ipv4(ip: IPAddress) -> Iterable[ipaddress.IPv4Address]:
-    if isinstance(ip, ipaddress.IPv6Address):
-        for inner in (ip.ipv4_mapped, ip.sixtofour, ip.teredo and ip.teredo[1]):
-            if inner:
-                yield inner
+    """Every IPv4 address `ip` carries (mapped, NAT64, 6to4, Teredo...): each is checked too."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return
+    teredo = ip.teredo or ()
+    for inner in (ip.ipv4_mapped, ip.sixtofour, *teredo):
+        if inner:
+            yield inner
+    if ip not in (ipaddress.IPv6Address("::"), ipaddress.IPv6Address("::1")):
+        for network in _IPV4_IN_LOW_BITS:
+            if ip in network:
+                yield ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
 
 
 async def check_server(
