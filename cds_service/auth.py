@@ -307,6 +307,7 @@ async def client_verification(state: State, settings: Settings) -> AsyncIterator
         yield
     finally:
         await replay.close()
+        await cache.aclose()
         await http.aclose()
 
 

@@ -120,7 +120,7 @@ class Settings(BaseSettings, RuleThresholds):
     jwks_refetch_interval_seconds: float = Field(default=30.0, ge=0)
     """At most one refetch per JWKS URL in this interval when a token names an unknown `kid`."""
     jwks_timeout_seconds: float = Field(default=5.0, gt=0)
-    """Timeout for one JWKS fetch."""
+    """Deadline for one whole JWKS fetch (connect, headers and body together)."""
     redis_url: str | None = None
     """Redis URL for the shared jti replay cache (several replicas); in memory when unset."""
     cors_origins: Annotated[list[str] | None, NoDecode] = None
