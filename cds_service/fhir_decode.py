@@ -125,6 +125,12 @@ async def read_bounded(response: httpx.Response, limit: int) -> bytes:
     """The decoded body of a streamed `response`: at most `limit` decoded bytes, and at
     most `limit` raw ones. Never lets httpx decode."""
     decoder = BoundedDecoder(coding_of(response), limit)
+    if response.is_stream_consumed:
+        # Built in memory, already read (an in-process transport such as a test's): no
+        # raw bytes are left; only the cap applies.
+        if len(response.content) > limit:
+            raise BodyRefused(TOO_LARGE)
+        return response.content
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise BodyRefused(TOO_LARGE)
