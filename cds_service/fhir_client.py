@@ -31,6 +31,7 @@ from cds_service.fhir_decode import ACCEPT_ENCODING, BodyRefused, read_bounded
 from cds_service.fhir_guard import GuardedBackend, Origin, ServerPolicy
 from cds_service.jsonbody import clean_json, prune_deep
 from cds_service.metrics import count_fetch, fetch_outcome
+from cds_service.offload import off_loop
 from cds_service.urlpath import is_under
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ __all__ = ["FHIR_JSON", "FetchLimits", "Fetched", "FhirServer", "fetch_all", "ne
 log = logging.getLogger("ms_cds.fhir")
 FHIR_JSON = "application/fhir+json"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Bodies below this are parsed on the loop (a few ms at most); larger ones in the CPU pool.
+INLINE_PARSE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,9 @@ class FhirServer:
             except httpx.TransportError:
                 raise FetchFailed("connection failed") from None
             if location is None:
-                return _parse(body, media)
+                if len(body) < INLINE_PARSE_BYTES:  # cheaper than a thread hop
+                    return _parse(body, media)
+                return await off_loop(_parse, body, media)  # CPU work, off the event loop
             url = url.join(location)
         raise FetchFailed("too many redirects")
 

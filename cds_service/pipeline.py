@@ -18,6 +18,7 @@ from cards.engine import Evaluation, StageClock, evaluate
 from cards.model import dump
 from cds_service.errors import BadRequest
 from cds_service.facts_cache import FactsCache
+from cds_service.offload import off_loop
 from cds_service.prefetch import resolve_prefetch
 from cds_service.protocol import HookRequest, parse_context
 from cds_service.services import ServiceDefinition
@@ -75,7 +76,8 @@ async def run_service(
         with stage("mapping"):  # the facts cache is part of mapping
             key = record_key(record, _salt(today, config, mapping))
             known = await cache.get(key)
-    result = evaluate(
+    result = await off_loop(  # mapping and rules are CPU work: never on the event loop
+        evaluate,
         service.hook,
         record,
         config,
