@@ -42,8 +42,8 @@ def _free_port() -> int:
 def serve(app: str, env: dict[str, str] | None = None, ready_path: str = "/") -> Iterator[Server]:
     """uvicorn, one worker, uvloop + httptools, no access log; stderr discarded.
 
-    The card ledger goes to a throw-away SQLite file; CDS_REDIS_URL is dropped (the
-    facts cache stays in memory) unless `env` sets it.
+    The card ledger goes to a throw-away SQLite file; CDS_REDIS_URL is dropped unless
+    `env` sets it.
     """
     tmp = tempfile.TemporaryDirectory(prefix="ms-cds-bench-")
     base = {k: v for k, v in os.environ.items() if k != "CDS_REDIS_URL"}

@@ -16,7 +16,6 @@ from sqlalchemy import text
 from cards.registry import RULES, check_registry
 from cds_service.auth import client_verification
 from cds_service.errors import ConfigurationError, install_error_handlers
-from cds_service.facts_cache import cache_for
 from cds_service.fhir_client import new_client
 from cds_service.limits import BodyLimitMiddleware
 from cds_service.logs import AccessLogMiddleware, configure_logging
@@ -67,8 +66,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
         finally:
             # uvicorn gets here on SIGTERM once in-flight requests have finished.
             await asyncio.to_thread(storage.close)  # writes the ledger entries still queued
-            if app.state.facts_cache is not None:
-                await app.state.facts_cache.close()
             log.info("shutdown complete")
 
     configure_validation_memo(settings.validation_memo_size)
@@ -77,7 +74,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
     app.state.clock = clock
     app.state.registry_checked = True  # check_registry passed, or we would not be here
     storage = app.state.storage = Storage(settings)
-    app.state.facts_cache = cache_for(settings)
     app.state.readiness = _builtin_readiness(app, settings, storage)
     install_error_handlers(app)
     # Last added runs first: access log, then CORS (so that every answer, a 413 too,

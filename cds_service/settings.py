@@ -173,13 +173,7 @@ class Settings(BaseSettings, RuleThresholds):
     """GET /readyz answers 503 while the database is unreachable; off: it reports it and stays
     200 (degraded), since cards are still served and the ledger buffers."""
 
-    # --- performance: caches (issue 8) ------------------------------------------
-    facts_cache_size: int = Field(default=2048, ge=0)
-    """Patient facts kept in memory (LRU), keyed by a hash of the exact record; 0 turns it off."""
-    facts_cache_ttl_seconds: int = Field(default=3600, ge=1)
-    """How long Redis (CDS_REDIS_URL, shared with the replay cache) keeps a patient's facts."""
-    redis_timeout_seconds: float = Field(default=0.1, gt=0)
-    """Redis call timeout; a slow or down Redis counts as a cache miss, never as an error."""
+    # --- performance (issue 8) -----------------------------------------------------
     validation_memo_size: int = Field(default=8192, ge=0)
     """Digests of element values found valid (a recurring code, status, reference is
     validated once; no content is kept); 0 turns it off."""

@@ -19,8 +19,6 @@ from cds_service.limits import decode_checked, decode_hook_body
 from cds_service.pipeline import run_service
 from cds_service.protocol import parse_request
 from cds_service.services import SERVICES
-from fhir_mappings.build import PatientRecord
-from fhir_mappings.fingerprint import record_key
 from tests.builders import bundle, hook_request, med_request, ms_condition, service_request
 from tests.conftest import make_settings
 from tests.strategies import encode, request_bodies
@@ -127,21 +125,6 @@ def test_deep_junk_in_a_prefetch_value_is_dropped_when_read_not_refused(
     response = client.post("/cds-services/ms-order-select", json=body)
     assert response.status_code == 200, response.text
     assert [c["source"]["topic"]["code"] for c in response.json()["cards"]] == ["mscWarning"]
-
-
-def test_facts_key_of_undecoded_values_follows_their_text() -> None:
-    """An undecoded value is keyed by its text: same text, same key; other text, other key."""
-
-    values: list[RawJson] = []
-
-    def record(conditions: list[dict[str, Any]]) -> PatientRecord:
-        values.append(RawJson(orjson.dumps(bundle(*conditions)), decode_json))
-        return PatientRecord("p1", LazyValues({"conditions": values[-1]}))
-
-    first, again = record([ms_condition()]), record([ms_condition()])
-    other = record([ms_condition("c2")])
-    assert record_key(first) == record_key(again) != record_key(other)
-    assert not any(v.decoded for v in values)  # keying decoded nothing
 
 
 def test_split_refuses_what_is_not_one_json_object() -> None:
