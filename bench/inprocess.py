@@ -1,7 +1,6 @@
 """In-process cost of one hook call: decode -> envelope -> facts -> rules -> cards -> encode.
 
-The body is decoded as the HTTP route does it (`decode_hook_body`: depth checks, the
-prefetch values decoded only when read).
+The body is decoded as the HTTP route does it (`decode_body`: depth checks, pruning).
 
 No HTTP, no load generator: the time the service itself spends per request,
 per size (every request is a distinct patient).
@@ -17,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from cds_service.jsonio import encode_json
-from cds_service.limits import decode_hook_body
+from cds_service.limits import decode_body
 from cds_service.pipeline import run_service
 from cds_service.protocol import parse_request
 from cds_service.services import SERVICES
@@ -51,9 +50,7 @@ class InProcessResult:
 
 async def call_once(service_id: str, body: bytes, settings: Settings) -> dict[str, Any]:
     """The service's work for one request body, as the HTTP route does it."""
-    request = parse_request(
-        decode_hook_body(body, settings.max_json_depth, settings.max_element_depth)
-    )
+    request = parse_request(decode_body(body, settings.max_json_depth, settings.max_element_depth))
     response, _ = await run_service(SERVICES[service_id], request, settings, TODAY, None)
     return json.loads(encode_json(response))
 

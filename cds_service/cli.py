@@ -129,8 +129,8 @@ def evaluate_file(
     today: Annotated[str | None, typer.Option(help="Evaluate as of this date (YYYY-MM-DD)")] = None,
 ) -> None:
     """Print the cards the service would return for a request file."""
-    from cds_service.errors import CDSError, operation_outcome
-    from cds_service.jsonbody import clean_json
+    from cds_service.errors import BadRequest, CDSError, operation_outcome
+    from cds_service.limits import decode_body
     from cds_service.pipeline import run_service
     from cds_service.protocol import parse_request
     from cds_service.services import SERVICES, service_for_hook
@@ -138,11 +138,11 @@ def evaluate_file(
     console = Console()
     settings = _settings_or_exit()
     try:
-        body: Any = clean_json(json.loads(request_file.read_bytes()))
-    except (ValueError, RecursionError) as exc:
-        # ValueError: bad JSON, bad UTF-8, or an integer longer than Python converts.
-        reason = str(exc) if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
-        console.print(f"[red]not valid JSON:[/red] {reason}")
+        body = decode_body(
+            request_file.read_bytes(), settings.max_json_depth, settings.max_element_depth
+        )
+    except BadRequest as exc:
+        console.print(f"[red]not valid JSON:[/red] {'; '.join(exc.diagnostics)}")
         raise typer.Exit(2) from None
     try:
         hook_request = parse_request(body)

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Mapping
@@ -25,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 import httpcore
 import httpx
 
+from cds_service.errors import BadRequest
 from cds_service.fhir_guard import GuardedBackend, Origin, ServerPolicy
-from cds_service.jsonbody import clean_json, prune_deep
+from cds_service.limits import decode_body
 from cds_service.metrics import count_fetch, fetch_outcome
 
 if TYPE_CHECKING:
@@ -45,6 +45,9 @@ class FetchLimits:
     max_pages: int = 5
     max_bytes: int = 5_000_000
     max_redirects: int = 3
+    # Depth limits as in a request body, where a prefetch value sits two levels down.
+    max_depth: int = 254
+    element_depth: int = 62
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FetchLimits:
@@ -53,6 +56,8 @@ class FetchLimits:
             settings.fhir_max_pages,
             settings.fhir_max_response_bytes,
             settings.fhir_max_redirects,
+            settings.max_json_depth - 2,
+            settings.max_element_depth - 2,
         )
 
 
@@ -155,7 +160,7 @@ class FhirServer:
             except httpx.TransportError:
                 raise FetchFailed("connection failed") from None
             if location is None:
-                return _parse(body, media)
+                return _parse(body, media, self._limits)
             url = url.join(location)
         raise FetchFailed("too many redirects")
 
@@ -204,18 +209,13 @@ class _Progress:
             self.value["entry"] = [*(merged if isinstance(merged, list) else []), *entries]
 
 
-_FETCHED_ELEMENT_DEPTH = 62
-
-
-def _parse(body: bytes, media: str) -> dict[str, Any]:
+def _parse(body: bytes, media: str, limits: FetchLimits) -> dict[str, Any]:
     if media and not media.endswith("json"):
         raise FetchFailed("not JSON")
     try:
-        data = clean_json(json.loads(body))  # lone surrogates would break the response
-    except (ValueError, RecursionError):
+        data = decode_body(body, limits.max_depth, limits.element_depth)
+    except BadRequest:
         raise FetchFailed("not JSON") from None
-    # As in a request body, where a prefetch value sits two levels below the root.
-    prune_deep(data, _FETCHED_ELEMENT_DEPTH)
     if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
         raise FetchFailed("not a FHIR resource")
     if data["resourceType"] == "OperationOutcome":

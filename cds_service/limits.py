@@ -14,7 +14,6 @@ not cost the cards the rest of the request deserves.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
@@ -23,17 +22,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cds_service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, error_response
 from cds_service.jsonbody import prune_deep
 from cds_service.jsonio import decode_json
-from cds_service.lazyjson import RawJson, split_hook_body, split_object
 
 log = logging.getLogger("ms_cds.limits")
 
 __all__ = [
     "JSON_MEDIA_TYPES",
     "BodyLimitMiddleware",
-    "decode_checked",
-    "decode_hook_body",
+    "decode_body",
     "json_depth",
-    "read_hook_json",
     "read_json",
 ]
 
@@ -121,16 +117,17 @@ def _check_media_type(request: Request) -> None:
             raise UnsupportedMediaType("JSON bodies must be UTF-8")
 
 
-def decode_checked(raw: bytes, max_depth: int | None, keep: int, level: int = 0) -> Any:
-    """`raw` decoded: 400 past `max_depth` levels (None: never, for text already read
-    once), containers past `keep` dropped and counted in the log. Levels count from
-    the body's root; `raw` is a value `level` levels below it."""
-    if json_depth(raw, keep - level) <= keep - level:
+def decode_body(raw: bytes, max_depth: int, element_depth: int | None = None) -> Any:
+    """`raw` decoded, the one way every JSON text the service reads is decoded: 400 when it
+    nests deeper than `max_depth` levels or is not JSON; containers deeper than
+    `element_depth` dropped and counted in the log."""
+    keep = min(element_depth or max_depth, max_depth)
+    if json_depth(raw, keep) <= keep:
         return decode_json(raw)
-    if max_depth is not None and json_depth(raw, max_depth - level) > max_depth - level:
+    if json_depth(raw, max_depth) > max_depth:
         raise BadRequest(f"the request body nests deeper than {max_depth} levels")
     value = decode_json(raw)
-    dropped = prune_deep(value, keep - level)
+    dropped = prune_deep(value, keep)
     log.info("deep elements dropped", extra={"dropped": dropped, "depth_limit": keep})
     return value
 
@@ -138,56 +135,7 @@ def decode_checked(raw: bytes, max_depth: int | None, keep: int, level: int = 0)
 async def read_json(request: Request, max_depth: int, element_depth: int | None = None) -> Any:
     """The decoded JSON body, or 415 (not JSON), 400 (invalid, too deep to decode)."""
     _check_media_type(request)
-    keep = min(element_depth or max_depth, max_depth)
-    return decode_checked(await request.body(), max_depth, keep)
-
-
-async def read_hook_json(request: Request, max_depth: int, element_depth: int | None = None) -> Any:
-    """A hook call's body as `read_json` decodes it, but each prefetch value left as a
-    `RawJson` until read (`decode_hook_body`)."""
-    _check_media_type(request)
-    return decode_hook_body(await request.body(), max_depth, element_depth)
-
-
-def decode_hook_body(raw: bytes, max_depth: int, element_depth: int | None = None) -> Any:
-    """The body decoded member by member, the prefetch values left undecoded.
-
-    Limits count from the body's root, as for the whole text: a member is one level
-    down, a prefetch value two. Anything msgspec does not read as a JSON object (not
-    an object, invalid, nested past its recursion limit, a lone surrogate escape) is
-    decoded whole the strict way instead, with exactly `read_json`'s answers. A
-    prefetch value is valid JSON (checked here) nested less deep than msgspec's
-    recursion limit; when it is read, its containers past the element depth are
-    dropped, never refused: it is data, and the rest of the request stands.
-    """
-    keep = min(element_depth or max_depth, max_depth)
-    decode_value = _decode_prefetch(keep)
-    split = split_hook_body(raw)
-    if split is not None:
-        members, values = split
-    else:
-        general = split_object(raw)
-        if general is None:
-            return decode_checked(raw, max_depth, keep)
-        prefetch_text = general.pop("prefetch", None)
-        members, values = general, None
-        if prefetch_text is not None:
-            values = split_object(prefetch_text)
-            if values is None:  # not an object: decoded as sent, for the envelope check
-                members["prefetch"] = prefetch_text
-    body: dict[str, Any] = {
-        name: decode_checked(text, max_depth, keep, level=1) for name, text in members.items()
-    }
-    if values is not None:
-        body["prefetch"] = {key: RawJson(text, decode_value) for key, text in values.items()}
-    return body
-
-
-def _decode_prefetch(keep: int) -> Callable[[bytes], Any]:
-    def decode(text: bytes) -> Any:
-        return decode_checked(text, None, keep, level=2)
-
-    return decode
+    return decode_body(await request.body(), max_depth, element_depth)
 
 
 class BodyLimitMiddleware:

@@ -19,7 +19,6 @@ import httpx
 from cds_service.errors import PrefetchUnavailable
 from cds_service.fhir_client import FetchLimits, FhirServer, fetch_all, new_client
 from cds_service.fhir_guard import Resolver, ServerPolicy, ServerUnreachable, check_server
-from cds_service.lazyjson import LazyValues, RawJson
 from cds_service.metrics import count_fetch
 from cds_service.prefetch_templates import UnresolvedToken, render
 from cds_service.protocol import HookRequest
@@ -34,12 +33,7 @@ STAND_IN_NO_SERVER = "prefetch held an OperationOutcome and no fhirServer was gi
 
 
 def is_outcome_stand_in(value: Any) -> bool:
-    """An OperationOutcome, or a Bundle of only OperationOutcomes, in place of data.
-    A value still undecoded (RawJson) is decoded only if its text could say so."""
-    if isinstance(value, RawJson):
-        if not value.may_hold(b"OperationOutcome"):
-            return False
-        value = value.value
+    """An OperationOutcome, or a Bundle of only OperationOutcomes, in place of data."""
     if not isinstance(value, dict):
         return False
     if value.get("resourceType") == "OperationOutcome":
@@ -94,7 +88,7 @@ async def resolve_prefetch(
         )
     return PatientRecord(
         patient_id=patient_id,
-        prefetch=LazyValues(prefetch),  # values still as sent are decoded when read
+        prefetch=prefetch,
         draft_orders=draft_orders,
         missing={k: gaps[k] for k in service.prefetch if k in gaps},
     )

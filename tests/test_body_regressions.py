@@ -52,9 +52,10 @@ def test_lone_surrogates_are_replaced_in_keys_and_lists() -> None:
 
 def test_fetched_fhir_data_has_lone_surrogates_replaced() -> None:
     """A FHIR server's `"\\ud800"` escape (once a 500 when quoted in a card) becomes U+FFFD."""
-    from cds_service.fhir_client import _parse
+    from cds_service.fhir_client import FetchLimits, _parse
 
-    data = _parse(b'{"resourceType": "Condition", "id": "c\\ud800"}', "application/fhir+json")
+    raw = b'{"resourceType": "Condition", "id": "c\\ud800"}'
+    data = _parse(raw, "application/fhir+json", FetchLimits())
     assert data["id"] == "c\ufffd"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -151,3 +152,36 @@ def test_error_messages_never_echo_values(client: TestClient) -> None:
     response = client.post("/cds-services/ms-order-select", json=body)
     assert_outcome(response, 400, "context.patientId")
     assert "Jane" not in response.text
+
+
+@pytest.mark.parametrize("value", [[], "x", 3])
+def test_prefetch_that_is_not_an_object_is_400(client: TestClient, value: Any) -> None:
+    """A prefetch that is a list, a string or a number is a 400 naming prefetch."""
+    body = {**valid_select(), "prefetch": value}
+    assert_outcome(client.post("/cds-services/ms-order-select", json=body), 400, "prefetch")
+
+
+def test_null_prefetch_is_no_prefetch(client: TestClient) -> None:
+    """`prefetch: null` is no prefetch at all: the patient cannot be had, 412."""
+    body = {**valid_select(), "prefetch": None}
+    assert_outcome(client.post("/cds-services/ms-order-select", json=body), 412, "patient")
+
+
+def test_an_unknown_top_level_member_is_kept_out_of_the_way(client: TestClient) -> None:
+    """A vendor member outside the CDS Hooks envelope does not stop the warning."""
+    body = {**valid_select(), "vendorThing": {"a": [1]}}
+    response = client.post("/cds-services/ms-order-select", json=body)
+    assert response.status_code == 200, response.text
+    assert [c["source"]["topic"]["code"] for c in response.json()["cards"]] == ["mscWarning"]
+
+
+def test_an_escaped_operation_outcome_in_prefetch_is_a_stand_in(client: TestClient) -> None:
+    """prefetch.patient an OperationOutcome spelt with a \\u escape: missing, so 412."""
+    body = valid_select()
+    body["prefetch"]["patient"] = {"resourceType": "OperationOutcome", "issue": []}
+    raw = json.dumps(body).replace('"OperationOutcome"', '"Operation\\u004futcome"')
+    assert '"Operation\\u004futcome"' in raw
+    response = client.post(
+        "/cds-services/ms-order-select", content=raw, headers={"content-type": "application/json"}
+    )
+    assert_outcome(response, 412, "patient")

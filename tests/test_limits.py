@@ -190,3 +190,21 @@ def test_json_depth_matches_the_structure(value: Any) -> None:
     raw = json.dumps(value).encode()
     for limit in (1, 2, 3):
         assert (json_depth(raw, limit) > limit) == (depth(value) > limit)
+
+
+@pytest.mark.parametrize("where", ["extension", "context", "prefetch"])
+def test_one_depth_rule_for_the_whole_body(client: TestClient, where: str) -> None:
+    """300 levels anywhere, the envelope, the context or a prefetch value, is the same 400."""
+    junk: Any = "leaf"
+    for _ in range(150):
+        junk = [{"extension": junk}]
+    body = hook_request("patient-view")
+    if where == "extension":
+        body["extension"] = {"deep": junk}
+    elif where == "context":
+        body["context"]["deep"] = junk
+    else:
+        body["prefetch"]["conditions"] = {**ms_condition(), "extension": junk}
+    response = client.post(PATH, json=body)
+    assert response.status_code == 400
+    assert "deeper than 256" in response.json()["issue"][0]["diagnostics"]

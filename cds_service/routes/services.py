@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from cds_service.auth import ClientIdentity, require_client
 from cds_service.errors import CDSError, NotFound
 from cds_service.jsonio import encode_json
-from cds_service.limits import read_hook_json
+from cds_service.limits import read_json
 from cds_service.logs import note_hook_call
 from cds_service.metrics import StageTimer, count_cards, count_skipped
 from cds_service.pipeline import run_service
@@ -75,7 +75,7 @@ async def call_service(
     try:
         with timer.stage("parse"):
             hook_request = parse_request(
-                await read_hook_json(request, settings.max_json_depth, settings.max_element_depth)
+                await read_json(request, settings.max_json_depth, settings.max_element_depth)
             )
         body, result = await run_service(
             service,
