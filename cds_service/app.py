@@ -18,7 +18,7 @@ from cds_service.auth import client_verification
 from cds_service.errors import ConfigurationError, install_error_handlers
 from cds_service.fhir_client import new_client
 from cds_service.limits import BodyLimitMiddleware
-from cds_service.logs import AccessLogMiddleware, configure_logging
+from cds_service.logs import AccessLogMiddleware
 from cds_service.metrics import HookMetricsMiddleware
 from cds_service.protocol import HookRequest
 from cds_service.readiness import CheckResult, Readiness
@@ -27,7 +27,6 @@ from cds_service.services import SERVICES
 from cds_service.settings import Settings
 from cds_service.storage import Storage
 from cds_service.warmup import warm_up
-from fhir_mappings.resources import configure_validation_memo
 from fhir_mappings.valuesets import all_value_sets
 
 __all__ = ["OPERATION_OUTCOME_SCHEMA", "create_app"]
@@ -68,7 +67,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
             await asyncio.to_thread(storage.close)  # writes the ledger entries still queued
             log.info("shutdown complete")
 
-    configure_validation_memo(settings.validation_memo_size)
     app = FastAPI(title="MS CDS Hooks service", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.clock = clock
@@ -99,7 +97,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
     app.include_router(feedback.router)
     app.include_router(analytics.router)
     _document_request_body(app)
-    configure_logging(settings.effective_log_format, settings.log_level)
     return app
 
 

@@ -10,9 +10,12 @@ import sys
 from cds_service.app import create_app
 from cds_service.configuration import InvalidSettings, load_settings
 from cds_service.errors import ConfigurationError
+from cds_service.logs import configure_logging
 
 try:
-    app = create_app(load_settings())
+    settings = load_settings()
+    configure_logging(settings.effective_log_format, settings.log_level)
+    app = create_app(settings)
 except InvalidSettings as exc:
     print("\n".join(exc.lines), file=sys.stderr)
     raise SystemExit(2) from None

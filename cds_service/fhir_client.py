@@ -92,9 +92,6 @@ def new_client(settings: Settings) -> httpx.AsyncClient:
         keepalive_expiry=limits.keepalive_expiry,
         network_backend=GuardedBackend(ServerPolicy.from_settings(settings)),
     )
-    # httpx logs each request's URL at INFO; FHIR URLs carry patient ids.
-    for name in ("httpx", "httpcore"):
-        logging.getLogger(name).setLevel(logging.WARNING)
     return httpx.AsyncClient(
         transport=transport,
         timeout=httpx.Timeout(settings.fhir_call_timeout),

@@ -137,12 +137,7 @@ def _formatter(log_format: str) -> logging.Formatter:
 
 
 def configure_logging(log_format: str, level: str = "INFO") -> None:
-    # No formatter here writes where a call came from, or thread and process ids: skip
-    # collecting them on every record (the Python logging HOWTO's "Optimization").
-    logging._srcfile = None
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
+    """The process's logging: called once by the entry point (`cds_service.asgi`)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_formatter(log_format))
     root = logging.getLogger("ms_cds")

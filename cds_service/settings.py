@@ -173,11 +173,6 @@ class Settings(BaseSettings, RuleThresholds):
     """GET /readyz answers 503 while the database is unreachable; off: it reports it and stays
     200 (degraded), since cards are still served and the ledger buffers."""
 
-    # --- performance (issue 8) -----------------------------------------------------
-    validation_memo_size: int = Field(default=8192, ge=0)
-    """Digests of element values found valid (a recurring code, status, reference is
-    validated once; no content is kept); 0 turns it off."""
-
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: object) -> object:

@@ -1,22 +1,12 @@
-"""Start-up warm-up: touch every code path once, then freeze the heap for the collector.
+"""Start-up warm-up: one synthetic call per hook (made-up ids, no PHI) before serving.
 
-fhir.resources imports nested model classes on first use, and each import
-allocates many long-lived objects. Left to the cyclic garbage collector, they
-make every full collection walk the whole heap: measured 30-40 ms pauses every
-few hundred requests, straight into the p99. So at start-up one synthetic call
-per hook runs (no PHI: made-up ids), then `gc.freeze()` moves everything alive
-to the permanent generation; afterwards full collections take a few ms.
-
-The youngest generation is also collected less often (`GEN0_THRESHOLD`): decoding
-one typical request allocates some 2,000 containers, so the default threshold (700)
-ran several collections per request over data that reference counting frees anyway
-(JSON has no cycles). Measured with `make bench`: 3-7% more requests per second,
-no change in memory.
+fhir.resources imports its nested model classes on first use: without this the
+first call that reads a record pays for those imports (`make bench` measures the
+first calls after a cold start).
 """
 
 from __future__ import annotations
 
-import gc
 import logging
 from datetime import date
 from typing import Any
@@ -26,9 +16,7 @@ from cards.engine import evaluate
 from fhir_mappings.build import PatientRecord
 from fhir_mappings.config import MappingConfig
 
-__all__ = ["GEN0_THRESHOLD", "warm_up"]
-
-GEN0_THRESHOLD = 10_000
+__all__ = ["warm_up"]
 
 log = logging.getLogger("ms_cds.warmup")
 
@@ -142,7 +130,7 @@ _DRAFTS = [
 
 
 def warm_up(config: RuleConfig, mapping: MappingConfig, today: date) -> None:
-    """Evaluate a synthetic record at each hook, then freeze what is alive for the collector."""
+    """Evaluate a synthetic record at each hook."""
     record = PatientRecord(
         patient_id="warmup",
         prefetch={
@@ -167,7 +155,3 @@ def warm_up(config: RuleConfig, mapping: MappingConfig, today: date) -> None:
                 card.model_dump(mode="json", exclude_none=True)
     except Exception as exc:  # a warm-up must never stop the service from starting
         log.warning("warm-up failed", extra={"error_type": type(exc).__name__})
-    gc.collect()
-    gc.freeze()
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(GEN0_THRESHOLD, older, oldest)

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from cds_service import fhir_guard
 from cds_service.app import create_app
 from cds_service.fhir_client import new_client
+from cds_service.logs import configure_logging
 from tests.builders import PATIENT_ID, med_request, ms_condition
 from tests.conftest import TODAY
 from tests.fhir_fakes import (
@@ -122,9 +123,9 @@ async def test_token_and_bodies_never_reach_a_log_line(
     """Fetch logs (successes and faults) carry neither the token, a body nor the patient id."""
     _serve(fhir)
     caplog.set_level(logging.DEBUG)
-    caplog.set_level(logging.DEBUG, logger="ms_cds")
+    configure_logging("json", "DEBUG")  # as the entry point does: httpx's URL lines quiet
     ours = logging.getLogger("ms_cds")
-    ours.addHandler(caplog.handler)  # the app's logger does not propagate to the root
+    ours.addHandler(caplog.handler)  # configured, the service's logger does not propagate
     try:
         async with new_client(production()) as client:
             record = await resolve(fetch_request("patient", *OPTIONAL_KEYS), client=client)
