@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from cds_service.jsonio import encode_json
-from cds_service.limits import decode_body
+from cds_hooks import parse_request
+from cds_service.body import decode_body, encode_json
+from cds_service.catalogue import SERVICES
+from cds_service.config import Settings
 from cds_service.pipeline import run_service
-from cds_service.protocol import parse_request
-from cds_service.services import SERVICES
-from cds_service.settings import Settings
 
 __all__ = ["InProcessResult", "call_once", "measure"]
 

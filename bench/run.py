@@ -27,7 +27,7 @@ from bench.generator import generate
 from bench.inprocess import measure
 from bench.load import LoadResult, generator_name, run_load, write_bodies
 from bench.server import serve
-from cds_service.settings import Settings
+from cds_service.config import Settings
 
 RESULTS = Path(__file__).with_name("results.json")
 SERVICE_APP = "cds_service.asgi:app"

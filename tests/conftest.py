@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from hypothesis import settings
 
 from cds_service.app import create_app
-from cds_service.settings import Settings
+from cds_service.config import Settings
 from tests.strategies import PROFILE
 
 TODAY = date(2026, 11, 25)

@@ -13,7 +13,7 @@ import respx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from cds_service.errors import ConfigurationError
+from cds_service.config import ConfigurationError
 from tests import jwt_support as js
 from tests.builders import hook_request
 from tests.conftest import make_settings

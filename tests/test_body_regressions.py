@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from cds_service.jsonbody import clean_json
+from cds_service.body import clean_json
 from tests import builders as b
 
 URL = "/cds-services/ms-order-select"
@@ -52,7 +52,7 @@ def test_lone_surrogates_are_replaced_in_keys_and_lists() -> None:
 
 def test_fetched_fhir_data_has_lone_surrogates_replaced() -> None:
     """A FHIR server's `"\\ud800"` escape (once a 500 when quoted in a card) becomes U+FFFD."""
-    from cds_service.fhir_client import FetchLimits, _parse
+    from cds_service.fetch.client import FetchLimits, _parse
 
     raw = b'{"resourceType": "Condition", "id": "c\\ud800"}'
     data = _parse(raw, "application/fhir+json", FetchLimits())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from cards.model import Action, Card, Source, Suggestion, dump
+from cds_hooks import Action, Card, Source, Suggestion, dump
 
 SOURCE = Source(label="test")
 

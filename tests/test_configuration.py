@@ -15,16 +15,16 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from cds_service import cli
-from cds_service.configuration import (
+from cds_service.cli.serving import prepare_multiprocess_metrics, uvicorn_options
+from cds_service.config import (
     MASK,
     InvalidSettings,
+    Settings,
     effective,
     load_settings,
     markdown_table,
     mask_value,
 )
-from cds_service.serving import prepare_multiprocess_metrics, uvicorn_options
-from cds_service.settings import Settings
 from tests.conftest import make_settings
 
 ROOT = Path(__file__).parent.parent
@@ -204,7 +204,8 @@ def test_serve_flags_reach_uvicorn(clean_env: None, monkeypatch: pytest.MonkeyPa
     assert app == "cds_service.asgi:app"
     assert (options["host"], options["port"], options["workers"]) == ("127.0.0.2", 9001, 3)
     assert options["timeout_graceful_shutdown"] == 7
-    assert options["log_config"]["formatters"]["ms_cds"]["()"] == "cds_service.logs.JsonFormatter"
+    formatter = options["log_config"]["formatters"]["ms_cds"]["()"]
+    assert formatter == "cds_service.ops.logs.JsonFormatter"
     assert os.environ["CDS_LOG_FORMAT"] == "json"  # what each worker process reads
     assert Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).is_dir()
 
@@ -215,7 +216,8 @@ def test_serve_defaults_from_settings() -> None:
     assert (options["host"], options["port"], options["workers"]) == ("127.0.0.1", 8000, 1)
     assert options["timeout_graceful_shutdown"] == 20
     assert options["access_log"] is False
-    assert options["log_config"]["formatters"]["ms_cds"]["()"] == "cds_service.logs.JsonFormatter"
+    formatter = options["log_config"]["formatters"]["ms_cds"]["()"]
+    assert formatter == "cds_service.ops.logs.JsonFormatter"
 
 
 def test_multiprocess_dir_cleared_of_stale_values(clean_env: None, tmp_path: Path) -> None:

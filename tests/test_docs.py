@@ -15,9 +15,10 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY, Counter, Histogram
 from typer.testing import CliRunner
 
-from cds_service import cli, metrics
-from cds_service.configuration import README_BEGIN, README_END, markdown_table
-from cds_service.services import PREFETCH, REQUIRED_PREFETCH, SERVICES
+from cds_service import cli
+from cds_service.catalogue import PREFETCH, REQUIRED_PREFETCH, SERVICES
+from cds_service.config import TABLE_BEGIN, TABLE_END, markdown_table
+from cds_service.ops import metrics
 from tests.conftest import make_settings
 from tests.test_deploy import PENDING_COMMANDS, check_setting_names
 
@@ -40,9 +41,9 @@ def table_after(heading: str) -> list[list[str]]:
 
 def test_settings_table_is_generated_and_current() -> None:
     """The README settings table is exactly `ms-cds config --markdown`: one row per setting."""
-    start, end = README.index(README_BEGIN) + len(README_BEGIN), README.index(README_END)
+    start, end = README.index(TABLE_BEGIN) + len(TABLE_BEGIN), README.index(TABLE_END)
     assert README[start:end].strip() == markdown_table().strip(), (
-        "README settings table is stale: run `.venv/bin/ms-cds config --update-readme README.md`"
+        "README settings table is stale: run `.venv/bin/ms-cds config --update-docs README.md`"
     )
 
 

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, event, text
 
+from cds_service.runtime import runtime_of
 from cds_service.storage.schema import card_ledger
 from tests import builders as b
 from tests.conftest import fresh_database, make_settings, postgres_url
@@ -49,9 +50,9 @@ def test_locked_sqlite_does_not_block_cards(
         with TestClient(app) as client:
             assert hook_call(client) == ["MedicationRequest/msc-1"]
             assert hook_call(client) == ["MedicationRequest/msc-1"]
-            assert app.state.storage.ledger.pending == 2  # could not be written yet
+            assert runtime_of(app).storage.ledger.pending == 2  # could not be written yet
             locker.execute("ROLLBACK")
-            assert app.state.storage.ledger.flush(timeout=30)
+            assert runtime_of(app).storage.ledger.flush(timeout=30)
     finally:
         locker.close()
     assert len(rows(sqlite_url, card_ledger)) == 2
@@ -66,7 +67,7 @@ def test_blocked_database_never_delays_the_answer(
     blocked = threading.Event()
 
     with TestClient(app) as client:
-        engine = app.state.storage.engine
+        engine = runtime_of(app).storage.engine
 
         @event.listens_for(engine, "before_cursor_execute")
         def _stall(*args: Any) -> None:
@@ -80,7 +81,7 @@ def test_blocked_database_never_delays_the_answer(
             assert not release.is_set()
         finally:
             release.set()
-        assert app.state.storage.ledger.flush(timeout=30)
+        assert runtime_of(app).storage.ledger.flush(timeout=30)
     assert len(rows(sqlite_url, card_ledger)) == 2
 
 
@@ -98,7 +99,7 @@ def _kill_connections_under_the_app(url: str, app_factory: Callable[..., FastAPI
     app = app_factory(make_settings(database_url=url))
     pids: list[int] = []
 
-    @event.listens_for(app.state.storage.engine, "connect")
+    @event.listens_for(runtime_of(app).storage.engine, "connect")
     def _remember(dbapi_connection: Any, _record: Any) -> None:
         with dbapi_connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
@@ -108,13 +109,13 @@ def _kill_connections_under_the_app(url: str, app_factory: Callable[..., FastAPI
     try:
         with TestClient(app) as client:
             assert hook_call(client) == ["MedicationRequest/msc-1"]
-            assert app.state.storage.ledger.flush(timeout=30)
+            assert runtime_of(app).storage.ledger.flush(timeout=30)
             assert pids
             with admin.begin() as connection:  # only this app's own connections
                 for pid in pids:
                     connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
             assert hook_call(client) == ["MedicationRequest/msc-1"]
-            assert app.state.storage.ledger.flush(timeout=30)
+            assert runtime_of(app).storage.ledger.flush(timeout=30)
     finally:
         admin.dispose()
     assert len(rows(url, card_ledger)) == 2

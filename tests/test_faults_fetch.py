@@ -16,7 +16,7 @@ import respx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cds_service import fhir_guard
+from cds_service.fetch import guard as fhir_guard
 from tests import builders as b
 from tests.fhir_fakes import BASE, fetch_request, public_resolver, search_bundle
 from tests.harness import Harness, msc_card_orders

@@ -11,10 +11,11 @@ import pytest
 import respx
 from fastapi.testclient import TestClient
 
-from cds_service import fhir_guard
 from cds_service.app import create_app
-from cds_service.fhir_client import new_client
-from cds_service.logs import configure_logging
+from cds_service.fetch import guard as fhir_guard
+from cds_service.fetch import new_client
+from cds_service.ops.logs import configure_logging
+from cds_service.runtime import runtime_of
 from tests.builders import PATIENT_ID, med_request, ms_condition
 from tests.conftest import TODAY
 from tests.fhir_fakes import (
@@ -91,10 +92,10 @@ def test_service_fetches_missing_prefetch_over_the_shared_client(
     body["context"]["selections"] = ["MedicationRequest/m1"]
     app = create_app(production(), clock=lambda: TODAY)
     with TestClient(app) as client:
-        shared = app.state.fhir_client
+        shared = runtime_of(app).fhir_client
         path = "/cds-services/ms-order-select"
         response = client.post(path, json=body, headers=signed_headers(path))
-        assert isinstance(shared, httpx.AsyncClient) and app.state.fhir_client is shared
+        assert isinstance(shared, httpx.AsyncClient) and runtime_of(app).fhir_client is shared
     assert response.status_code == 200, response.text
     assert [c["source"]["topic"]["code"] for c in response.json()["cards"]] == ["mscWarning"]
     assert len(fhir.calls) == 6

@@ -13,11 +13,16 @@ import pytest
 import respx
 from fastapi.testclient import TestClient
 
-from cds_service import fhir_guard
 from cds_service.app import create_app
-from cds_service.fhir_client import new_client
-from cds_service.fhir_guard import GuardedBackend, ServerPolicy, ServerRefused, address_refusal
-from cds_service.settings import Settings
+from cds_service.config import Settings
+from cds_service.fetch import (
+    GuardedBackend,
+    ServerPolicy,
+    ServerRefused,
+    address_refusal,
+    new_client,
+)
+from cds_service.fetch import guard as fhir_guard
 from tests.conftest import TODAY
 from tests.fhir_fakes import BASE, PUBLIC_IP, fetch_request, production, resolve
 from tests.jwt_support import signed_headers

@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from cards.config import KNOWLEDGE_VERSION
-from cds_service.readiness import CheckResult, Readiness
+from cds_service.ops import CheckResult, Readiness
+from cds_service.runtime import runtime_of
 from fhir_mappings.valuesets import all_value_sets
 from tests.conftest import make_settings, postgres_url
 from tests.fhir_fakes import production
@@ -28,14 +29,13 @@ def test_healthz_answers_json(client: TestClient) -> None:
     }
 
 
-def test_readyz_reports_rules_and_value_sets(client: TestClient) -> None:
-    """/readyz answers 200 'ready' with the rules, value-set and database checks passing."""
+def test_readyz_reports_value_sets_and_database(client: TestClient) -> None:
+    """/readyz answers 200 'ready' with the value-set and database checks passing."""
     response = client.get("/readyz")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ready"
-    assert set(body["checks"]) == {"rules", "valuesets", "database"}
-    assert body["checks"]["rules"]["ok"] is True
+    assert set(body["checks"]) == {"valuesets", "database"}
     loaded = len(all_value_sets())
     assert body["checks"]["valuesets"] == {
         "ok": True,
@@ -53,7 +53,7 @@ def test_readyz_503_names_failing_check(app_factory: Callable[..., FastAPI]) -> 
     async def redis() -> CheckResult:
         return CheckResult(False, "connection refused")
 
-    app.state.readiness.add("redis", redis)
+    runtime_of(app).readiness.add("redis", redis)
     with TestClient(app) as client:
         response = client.get("/readyz")
     assert response.status_code == 503
@@ -65,7 +65,7 @@ def test_readyz_503_names_failing_check(app_factory: Callable[..., FastAPI]) -> 
         "critical": True,
         "detail": "connection refused",
     }
-    assert body["checks"]["rules"]["ok"] is True
+    assert body["checks"]["valuesets"]["ok"] is True
 
 
 # A PostgreSQL URL where nothing listens: connection refused at once.
@@ -109,16 +109,6 @@ def test_database_check_against_postgresql(app_factory: Callable[..., FastAPI]) 
         response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json()["checks"]["database"]["ok"] is True
-
-
-def test_readyz_fails_when_registry_not_checked(app_factory: Callable[..., FastAPI]) -> None:
-    """/readyz is 503 on the rules check when the start-up registry check is not recorded."""
-    app = app_factory()
-    app.state.registry_checked = False
-    with TestClient(app) as client:
-        response = client.get("/readyz")
-    assert response.status_code == 503
-    assert response.json()["failing"] == ["rules"]
 
 
 def test_operations_endpoints_need_no_auth(app_factory: Callable[..., FastAPI]) -> None:
@@ -171,11 +161,9 @@ def test_duplicate_check_name_refused() -> None:
     readiness.add("database", check)
     with pytest.raises(ValueError, match="already registered"):
         readiness.add("database", check)
-    readiness.remove("database")
-    assert readiness.names == []
 
 
 def test_readiness_timeout_from_settings(app_factory: Callable[..., FastAPI]) -> None:
     """CDS_READINESS_TIMEOUT_SECONDS sets the per-check time limit of /readyz."""
     app = app_factory(make_settings(readiness_timeout_seconds=0.5))
-    assert app.state.readiness.timeout_seconds == 0.5
+    assert runtime_of(app).readiness.timeout_seconds == 0.5

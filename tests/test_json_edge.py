@@ -11,8 +11,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cds_service.jsonio import decode_json
-from cds_service.limits import json_depth
+from cds_service.body import decode_json, json_depth
 from tests.builders import hook_request
 
 

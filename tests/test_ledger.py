@@ -12,7 +12,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from cards.config import KNOWLEDGE_VERSION
-from cds_service.privacy import patient_hash
+from cds_service.ops import patient_hash
+from cds_service.runtime import runtime_of
 from cds_service.storage.engine import make_engine
 from cds_service.storage.ledger import CardLedger, LedgerEntry
 from cds_service.storage.migrate import upgrade
@@ -47,7 +48,7 @@ def test_returned_cards_are_recorded(db_url: str, app_factory: Callable[..., Fas
     with TestClient(app) as client:
         response = client.post("/cds-services/ms-order-select", json=MSC_REQUEST)
         assert response.status_code == 200
-        assert app.state.storage.ledger.flush(timeout=10)
+        assert runtime_of(app).storage.ledger.flush(timeout=10)
     [card] = response.json()["cards"]
     [row] = rows(db_url, card_ledger)
     assert row["card_uuid"] == card["uuid"]
@@ -85,9 +86,9 @@ def test_app_shutdown_flushes_the_ledger(
     """Cards queued when the app stops are in the database once it has stopped."""
     app = app_factory(make_settings(database_url=sqlite_url))
     with TestClient(app) as client:
-        app.state.storage.ledger.record([entry("queued-at-exit")])
+        runtime_of(app).storage.ledger.record([entry("queued-at-exit")])
         assert client.post("/cds-services/ms-order-select", json=MSC_REQUEST).status_code == 200
-    assert app.state.storage.ledger.pending == 0
+    assert runtime_of(app).storage.ledger.pending == 0
     assert {r["card_uuid"] for r in rows(sqlite_url, card_ledger)} >= {"queued-at-exit"}
     assert len(rows(sqlite_url, card_ledger)) == 2
 

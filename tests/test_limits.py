@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cds_service.limits import json_depth
+from cds_service.body import json_depth
 from tests.builders import condition, hook_request, med_request, ms_condition
 from tests.conftest import make_settings
 
@@ -138,7 +138,7 @@ def test_junk_nested_past_the_element_depth_is_dropped(client: TestClient, depth
 
 def test_prune_deep_drops_only_what_is_too_deep() -> None:
     """prune_deep keeps everything at or above the limit and counts what it drops."""
-    from cds_service.jsonbody import prune_deep
+    from cds_service.body import prune_deep
 
     value = {"a": {"b": {"c": [1, {"d": 2}]}}, "keep": [1, 2]}
     assert prune_deep(value, 3) == 1

@@ -11,9 +11,14 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from cds_service.logs import ConsoleFormatter, JsonFormatter, configure_logging, safe_hook_instance
-from cds_service.privacy import patient_hash
-from cds_service.settings import DEV_PATIENT_HASH_KEY
+from cds_service.config import DEV_PATIENT_HASH_KEY
+from cds_service.ops import patient_hash
+from cds_service.ops.logs import (
+    ConsoleFormatter,
+    JsonFormatter,
+    configure_logging,
+    safe_hook_instance,
+)
 from tests.builders import hook_request
 from tests.conftest import make_settings
 

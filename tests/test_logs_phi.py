@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from cds_service.logs import JsonFormatter, uvicorn_options
-from cds_service.privacy import patient_hash
+from cds_service.ops import patient_hash
+from cds_service.ops.logs import JsonFormatter, uvicorn_options
 from tests import jwt_support as js
 from tests.builders import bundle, condition, hook_request, patient
 from tests.servers import uvicorn_server
@@ -145,9 +145,7 @@ def test_planted_phi_and_tokens_never_logged(
         broken = b'{"hook": "patient-view", "name": "' + NAME_FAMILY.encode() + b'"'
         statuses.append(post(url, broken, js.bearer(token())))
         # an internal error whose message quotes PHI: 500, and uvicorn logs the exception
-        monkeypatch.setattr(
-            "cds_service.routes.services.run_service", _raise_with_phi, raising=True
-        )
+        monkeypatch.setattr("cds_service.routes.hooks.run_service", _raise_with_phi, raising=True)
         statuses.append(post(url, phi_request(), js.bearer(token())))
 
     assert statuses == [200, 401, 401, 401, 200, 400, 200, 400, 500]

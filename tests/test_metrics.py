@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from cards.config import RuleConfig
 from cards.engine import evaluate
-from cds_service import metrics
+from cds_service.ops import metrics
 from fhir_mappings.build import PatientRecord
 from tests.builders import bundle, hook_request, med_request, ms_condition, patient
 from tests.conftest import TODAY, make_settings

@@ -10,8 +10,9 @@ import httpx
 import pytest
 import respx
 
+from cds_hooks import ServiceDefinition
+from cds_service.catalogue import PREFETCH
 from cds_service.errors import PrefetchUnavailable
-from cds_service.services import PREFETCH, ServiceDefinition
 from tests.builders import PATIENT_ID, condition, ms_condition, patient
 from tests.fhir_fakes import (
     BASE,
@@ -272,11 +273,11 @@ async def test_unresolvable_token_is_not_fetched(fhir: respx.MockRouter) -> None
     serve_all(fhir)
     author = fhir.get("/Practitioner/doc-1").respond(json={"resourceType": "Practitioner"})
     service = ServiceDefinition(
-        "t",
-        "patient-view",
-        "t",
-        "t",
-        {**PREFETCH, "author": "PractitionerRole/{{userPractitionerRoleId}}"},
+        id="t",
+        hook="patient-view",
+        title="t",
+        description="t",
+        prefetch={**PREFETCH, "author": "PractitionerRole/{{userPractitionerRoleId}}"},
     )
     record = await resolve(fetch_request("patient"), service=service)
     assert not author.called and "author" not in record.prefetch

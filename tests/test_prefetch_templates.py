@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.prefetch_templates import UnresolvedToken, render
+from cds_service.fetch import UnresolvedToken, render
 
 CONTEXT: dict[str, Any] = {
     "patientId": "pat-1",

@@ -13,7 +13,7 @@ import respx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from cds_service.replay import MemoryReplayCache, RedisReplayCache
+from cds_service.auth import MemoryReplayCache, RedisReplayCache
 from tests import jwt_support as js
 from tests.builders import hook_request
 

@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from cds_hooks import parse_feedback
 from cds_service.cli import app as cli
-from cds_service.feedback import parse_feedback
 from cds_service.storage.feedback_store import save_feedback
 from cds_service.storage.ledger import CardLedger, LedgerEntry
 from cds_service.storage.report import card_report

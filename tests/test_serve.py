@@ -197,11 +197,11 @@ def test_workers_share_metrics_and_shut_down_gracefully(server: Server) -> None:
 def test_metrics_aggregate_across_processes(tmp_path: Path) -> None:
     """Multiprocess mode: values written by two processes are summed by a third's /metrics."""
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
-    count = "from cds_service import metrics; metrics.count_fetch('timeout')"
+    count = "from cds_service.ops import metrics; metrics.count_fetch('timeout')"
     for _ in range(2):
         subprocess.run([sys.executable, "-c", count], env=env, check=True, timeout=60)  # noqa: S603
     render = (
-        "from cds_service import metrics; import sys; "
+        "from cds_service.ops import metrics; import sys; "
         "sys.stdout.write(metrics.render_metrics()[0].decode())"
     )
     text = subprocess.run(  # noqa: S603

@@ -10,13 +10,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.exc import SQLAlchemyError
 
-from cds_service.auth import require_client
+from cds_hooks import parse_feedback
+from cds_service.body import read_json
+from cds_service.catalogue import SERVICES
 from cds_service.errors import NotFound, ServiceUnavailable
-from cds_service.feedback import parse_feedback
-from cds_service.limits import read_json
-from cds_service.services import SERVICES
-from cds_service.settings import Settings, get_settings
-from cds_service.storage import Storage
+from cds_service.runtime import Runtime, get_runtime, require_client
 from cds_service.storage.feedback_store import save_feedback
 
 log = logging.getLogger("ms_cds.feedback")
@@ -58,8 +56,9 @@ _BODY_DOC: dict[str, Any] = {
 async def post_feedback(
     service_id: str,
     request: Request,
-    settings: Annotated[Settings, Depends(get_settings)],
+    runtime: Annotated[Runtime, Depends(get_runtime)],
 ) -> dict[str, int]:
+    settings = runtime.settings
     service = SERVICES.get(service_id)
     if service is None:
         raise NotFound(f"no CDS service '{service_id[:64]}'")
@@ -67,7 +66,7 @@ async def post_feedback(
         await read_json(request, settings.max_json_depth, settings.max_element_depth),
         settings.feedback_max_items,
     )
-    storage: Storage = request.app.state.storage
+    storage = runtime.storage
     if storage.ledger.pending:
         # Cards just returned may still wait in the ledger's buffer: write them first, so
         # feedback on them is not flagged as about an unknown card.

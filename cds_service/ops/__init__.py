@@ -1,0 +1,63 @@
+"""Operations: Prometheus metrics, PHI-free logs, readiness checks."""
+
+from cds_service.ops.logs import (
+    HOOK_ROUTE,
+    AccessLogMiddleware,
+    ConsoleFormatter,
+    JsonFormatter,
+    configure_logging,
+    log_hook_call,
+    patient_hash,
+    safe_hook_instance,
+    uvicorn_log_config,
+    uvicorn_options,
+)
+from cds_service.ops.metrics import (
+    FETCH_OUTCOMES,
+    JWT_REJECTION_REASONS,
+    STAGES,
+    HookMetricsMiddleware,
+    StageTimer,
+    count_cards,
+    count_fetch,
+    count_jwt_rejection,
+    count_skipped,
+    fetch_outcome,
+    render_metrics,
+)
+from cds_service.ops.readiness import (
+    CheckResult,
+    Readiness,
+    ReadinessCheck,
+    database_check,
+    value_sets_check,
+)
+
+__all__ = [
+    "FETCH_OUTCOMES",
+    "HOOK_ROUTE",
+    "JWT_REJECTION_REASONS",
+    "STAGES",
+    "AccessLogMiddleware",
+    "CheckResult",
+    "ConsoleFormatter",
+    "HookMetricsMiddleware",
+    "JsonFormatter",
+    "Readiness",
+    "ReadinessCheck",
+    "StageTimer",
+    "configure_logging",
+    "count_cards",
+    "count_fetch",
+    "count_jwt_rejection",
+    "count_skipped",
+    "database_check",
+    "fetch_outcome",
+    "log_hook_call",
+    "patient_hash",
+    "render_metrics",
+    "safe_hook_instance",
+    "uvicorn_log_config",
+    "uvicorn_options",
+    "value_sets_check",
+]
