@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from cds_service.storage.engine import database_url, make_engine, redacted_url
-from cds_service.storage.migrate import current_revision, head_revision, upgrade
+from cds_service.storage.migrate import HEAD_REVISION, current_revision, head_revision, upgrade
 from cds_service.storage.schema import metadata
 from tests.storage_helpers import migrated
 
@@ -26,6 +26,17 @@ def test_upgrade_is_idempotent(db_url: str) -> None:
     with migrated(db_url) as engine:
         upgrade(engine)
         assert current_revision(engine) == head_revision() == "0001"
+
+
+def test_head_revision_constant_is_alembics_head(db_url: str) -> None:
+    """HEAD_REVISION (how start-up knows a database is current without Alembic) is the
+    migration scripts' head, and an empty database has no revision."""
+    assert HEAD_REVISION == head_revision()
+    engine = make_engine(db_url)
+    try:
+        assert current_revision(engine) is None
+    finally:
+        engine.dispose()
 
 
 def test_concurrent_upgrades_do_not_collide(db_url: str) -> None:

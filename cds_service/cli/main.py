@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from cds_service.config import Settings
 
 app = typer.Typer(help="MS CDS Hooks service", no_args_is_help=True, add_completion=False)
@@ -70,17 +70,19 @@ def serve(
     }
     os.environ.update({k: v for k, v in overrides.items() if v is not None})
     settings = _settings_or_exit()
-    console = Console(stderr=True)
     problems = settings.production_problems()
     if problems:
-        console.print("[bold red]ms-cds refuses to start in production mode:[/bold red]")
+        typer.secho("ms-cds refuses to start in production mode:", err=True, fg="red", bold=True)
         for problem in problems:
-            console.print(f"  - {problem}")
+            typer.echo(f"  - {problem}", err=True)
         raise typer.Exit(2)
     if settings.dev:
-        console.print(
-            "[bold red]DEVELOPMENT MODE: client JWT verification is OFF, any caller is "
-            "trusted, patient hashes use a fixed key. Never expose this server.[/bold red]"
+        typer.secho(
+            "DEVELOPMENT MODE: client JWT verification is OFF, any caller is trusted, "
+            "patient hashes use a fixed key. Never expose this server.",
+            err=True,
+            fg="red",
+            bold=True,
         )
     prepare_multiprocess_metrics(settings.workers)
     uvicorn.run(APP, **uvicorn_options(settings))
@@ -136,7 +138,7 @@ def evaluate_file(
     from cds_service.errors import BadRequest, CDSError, as_cds_error, operation_outcome
     from cds_service.pipeline import run_service
 
-    console = Console()
+    console = _console()
     settings = _settings_or_exit()
     try:
         body = decode_body(
@@ -163,7 +165,16 @@ def evaluate_file(
     _print_cards(console, response["cards"])
 
 
+def _console() -> Console:
+    # rich is imported by the commands that print tables, not by `serve`.
+    from rich.console import Console
+
+    return Console()
+
+
 def _print_cards(console: Console, cards: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
     if not cards:
         console.print("No cards.")
         return
@@ -258,7 +269,7 @@ def report(
     if as_json:
         typer.echo(json.dumps(figures, indent=2))
         return
-    _print_report(Console(), figures)
+    _print_report(_console(), figures)
 
 
 def _reasons_text(reasons: list[dict[str, Any]]) -> str:
@@ -266,6 +277,8 @@ def _reasons_text(reasons: list[dict[str, Any]]) -> str:
 
 
 def _print_report(console: Console, figures: dict[str, Any]) -> None:
+    from rich.table import Table
+
     title = "Card feedback per topic" + (f" since {figures['since']}" if figures["since"] else "")
     table = Table(title=title, show_lines=True)
     table.add_column("topic", no_wrap=True)
