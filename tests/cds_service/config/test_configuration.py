@@ -27,7 +27,7 @@ from cds_service.config import (
 )
 from tests.conftest import make_settings
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[3]
 runner = CliRunner()
 
 

@@ -22,7 +22,7 @@ from tests.builders import bundle, hook_request, med_request, ms_condition, pati
 from tests.conftest import TODAY, make_settings
 from tests.fhir_fakes import BASE, fetch_request, resolve
 
-EXAMPLE = Path(__file__).parent.parent / "examples" / "order-select-msc.json"
+EXAMPLE = Path(__file__).parents[3] / "examples" / "order-select-msc.json"
 
 
 def value(name: str, **labels: str) -> float:

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from cds_service.cli import app
 
-EXAMPLE = Path(__file__).parents[1] / "examples" / "order-select-msc.json"
+EXAMPLE = Path(__file__).parents[3] / "examples" / "order-select-msc.json"
 runner = CliRunner()
 
 

@@ -27,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.builders import hook_request, med_request, ms_condition
 
 BIN = Path(sys.executable).parent / "ms-cds"
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[3]
 
 
 def free_port() -> int:

@@ -18,9 +18,9 @@ from cds_service.cli import app as cli
 from cds_service.storage.feedback_store import save_feedback
 from cds_service.storage.ledger import CardLedger, LedgerEntry
 from cds_service.storage.report import card_report
+from tests.cds_service.storage.test_ledger import entry
 from tests.conftest import make_settings
 from tests.storage_helpers import item, migrated, reason
-from tests.test_ledger import entry
 
 SYSTEM = "urn:test:override-reason"
 
