@@ -55,7 +55,7 @@ def test_table_has_one_row_per_setting() -> None:
 
 
 def test_every_setting_has_a_description() -> None:
-    """Every Settings field has a docstring: the README table is built from them."""
+    """Every Settings field has a docstring: docs/configuration.md's table is built from them."""
     undocumented = [n for n, f in Settings.model_fields.items() if not f.description]
     assert undocumented == []
 
