@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ import httpx
 import orjson
 
 from bench.generator import generate
+from bench.server import free_port, stop
 
 __all__ = ["measure_cold_start"]
 
@@ -53,13 +53,6 @@ def _hook_bodies(seed: int) -> list[tuple[str, bytes]]:
     return [(r.service, orjson.dumps(r.body)) for r in requests]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc)."""
     with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
@@ -68,7 +61,7 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def _one_round(seed: int) -> dict[str, float]:
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory(prefix="ms-cds-cold-") as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
         env["CDS_DATABASE_URL"] = f"sqlite:///{tmp}/ledger.sqlite3"
@@ -104,12 +97,7 @@ def _one_round(seed: int) -> dict[str, float]:
                     out[name] = (time.perf_counter() - call_started) * 1000
                     response.raise_for_status()
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
     return out
 
 

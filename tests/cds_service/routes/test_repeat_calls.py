@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.builders import hook_request, med_request, ms_condition
@@ -44,28 +45,20 @@ def test_a_changed_record_changes_the_answer(client: TestClient) -> None:
     assert _topics(client.post(SELECT, json=_msc_request(conditions=[refuted]))) == []
 
 
-def test_an_unread_record_never_hides_a_later_msc_warning(client: TestClient) -> None:
-    """A baclofen order (no rule reads the record) then an MSC order for the same record:
-    the second call still reads the record and warns."""
-    baclofen = hook_request(
-        "order-select",
-        drafts=[med_request("d-2", text="Baclofen 10 mg")],
-        conditions=[ms_condition()],
+@pytest.mark.parametrize(
+    "first",
+    ["Baclofen 10 mg", "Ocrevus 300 mg IV"],
+    ids=["no-rule-reads-the-record", "a-dmt-order-reads-it"],
+)
+def test_each_call_judges_its_own_drafts_and_reads_its_own_record(
+    client: TestClient, first: str
+) -> None:
+    """A first order for the same record (baclofen: no rule reads the record; a DMT for
+    stable RRMS: no card), then an MSC order: the second call still warns."""
+    earlier = hook_request(
+        "order-select", drafts=[med_request("d-1", text=first)], conditions=[ms_condition()]
     )
-    assert _topics(client.post(SELECT, json=baclofen)) == []
-    assert _topics(client.post(SELECT, json=_msc_request(conditions=[ms_condition()]))) == [
-        "mscWarning"
-    ]
-
-
-def test_each_call_judges_its_own_drafts(client: TestClient) -> None:
-    """A DMT order (stable RRMS: no card), then an MSC order on the same record: a warning."""
-    dmt = hook_request(
-        "order-select",
-        drafts=[med_request("d-1", text="Ocrevus 300 mg IV")],
-        conditions=[ms_condition()],
-    )
-    assert _topics(client.post(SELECT, json=dmt)) == []
+    assert _topics(client.post(SELECT, json=earlier)) == []
     assert _topics(client.post(SELECT, json=_msc_request(conditions=[ms_condition()]))) == [
         "mscWarning"
     ]
