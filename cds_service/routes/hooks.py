@@ -20,7 +20,7 @@ from cds_service.auth import authenticate
 from cds_service.body import encode_json, read_json
 from cds_service.catalogue import SERVICES, discovery_document
 from cds_service.errors import CDSError, NotFound, Unauthorized, error_response
-from cds_service.ops import StageTimer, count_cards, count_skipped, log_hook_call
+from cds_service.ops import HOOK_ROUTE, StageTimer, count_cards, count_skipped, log_hook_call
 from cds_service.pipeline import run_service
 from cds_service.runtime import Runtime, get_runtime
 
@@ -54,7 +54,7 @@ class _CallLine:
 
 
 @router.post(
-    "/cds-services/{service_id}",
+    HOOK_ROUTE,  # the access log leaves this route's requests to the route's own line
     openapi_extra=_BODY_DOC,
     responses={200: {"model": HookResponse, "description": "The cards"}},
     summary="Call a CDS service",
