@@ -33,8 +33,11 @@ log = logging.getLogger("ms_cds.body")
 # Everything but quotes and brackets (escapes are removed before this is applied).
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
 _ONE_BRACKET_KIND = bytes.maketrans(b"{}", b"[]")
-# Peel at most this much structure (each pass is one level); walk anything larger.
-_PEEL_MAX = 256 * 1024
+# Peel at most this many levels, one pass each (FHIR data nests far less deep); a text
+# nested deeper is walked from there, which stops once past the limit.
+_PEEL_PASSES = 32
+# A pass that removes less than 1/_NARROW of what is left ends the peeling too.
+_NARROW = 64
 
 
 def json_depth(raw: bytes, limit: int) -> int:
@@ -46,8 +49,9 @@ def json_depth(raw: bytes, limit: int) -> int:
     quotes (left to right, so runs of backslashes pair correctly), keep only quotes and
     brackets (both kinds as one: depth does not depend on the kind, and a text whose
     kinds mismatch is not JSON, which the decoder refuses), drop the strings, then peel
-    the empty containers, one level per pass. A huge structure (hostile, or a very large
-    record) is walked once instead.
+    the empty containers, one level per pass. What is still nested after
+    `_PEEL_PASSES` levels, or a narrow deep tail (hostile), is walked, stopping once past
+    the limit.
     """
     if b"\\" in raw:
         raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
@@ -66,17 +70,19 @@ def json_depth(raw: bytes, limit: int) -> int:
         # inside/outside parity. Only strings holding brackets are left to split.
         quoted = quoted.replace(b'""', b"")
         structure = b"".join(quoted.split(b'"')[::2])
-    if len(structure) > _PEEL_MAX:
-        return _walk_depth(structure, limit)
     depth = 0
     while structure and depth <= limit:
         # `replace` matches in the text as it was: pairs a pass uncovers wait for the
         # next pass, so each pass is exactly one level.
         peeled = structure.replace(b"[]", b"")
-        if len(peeled) == len(structure):
+        removed = len(structure) - len(peeled)
+        if not removed:
             break  # unbalanced: not JSON, which the decoder then refuses
         structure = peeled
         depth += 1
+        if structure and (depth == _PEEL_PASSES or removed * _NARROW < len(structure)):
+            # Deeper than data nests, or deep and narrow (a pass removed little): hostile.
+            return depth + _walk_depth(structure, limit - depth)
     return depth
 
 
