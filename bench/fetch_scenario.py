@@ -19,11 +19,10 @@ from typing import Any
 
 import httpx
 
-from cds_service.fhir_client import new_client
-from cds_service.prefetch import resolve_prefetch
-from cds_service.protocol import HookRequest, parse_request
-from cds_service.services import PREFETCH, SERVICES, ServiceDefinition
-from cds_service.settings import Settings
+from cds_hooks import HookRequest, ServiceDefinition, parse_request
+from cds_service.catalogue import PREFETCH, SERVICES
+from cds_service.config import Settings
+from cds_service.fetch import new_client, resolve_prefetch
 
 __all__ = ["run"]
 

@@ -1,10 +1,9 @@
 """In-process cost of one hook call: decode -> envelope -> facts -> rules -> cards -> encode.
 
-The body is decoded as the HTTP route does it (`decode_hook_body`: depth checks, the
-prefetch values decoded only when read).
+The body is decoded as the HTTP route does it (`decode_body`: depth checks, pruning).
 
 No HTTP, no load generator: the time the service itself spends per request,
-per size, with the facts cache off (every request is a distinct patient).
+per size (every request is a distinct patient).
 """
 
 from __future__ import annotations
@@ -16,13 +15,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from cds_service.facts_cache import FactsCache
-from cds_service.jsonio import encode_json
-from cds_service.limits import decode_hook_body
+from cds_hooks import parse_request
+from cds_service.body import decode_body, encode_json
+from cds_service.catalogue import SERVICES
+from cds_service.config import Settings
 from cds_service.pipeline import run_service
-from cds_service.protocol import parse_request
-from cds_service.services import SERVICES
-from cds_service.settings import Settings
 
 __all__ = ["InProcessResult", "call_once", "measure"]
 
@@ -50,16 +47,10 @@ class InProcessResult:
         }
 
 
-async def call_once(
-    service_id: str, body: bytes, settings: Settings, cache: FactsCache | None = None
-) -> dict[str, Any]:
+async def call_once(service_id: str, body: bytes, settings: Settings) -> dict[str, Any]:
     """The service's work for one request body, as the HTTP route does it."""
-    request = parse_request(
-        decode_hook_body(body, settings.max_json_depth, settings.max_element_depth)
-    )
-    response, _ = await run_service(
-        SERVICES[service_id], request, settings, TODAY, None, cache=cache
-    )
+    request = parse_request(decode_body(body, settings.max_json_depth, settings.max_element_depth))
+    response, _ = await run_service(SERVICES[service_id], request, settings, TODAY, None)
     return json.loads(encode_json(response))
 
 

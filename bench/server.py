@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import httpx
 
-__all__ = ["Server", "serve"]
+__all__ = ["Server", "free_port", "serve", "stop"]
 
 
 @dataclass(frozen=True)
@@ -31,24 +31,34 @@ class Server:
         raise RuntimeError("no VmRSS")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
 
 
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @contextmanager
 def serve(app: str, env: dict[str, str] | None = None, ready_path: str = "/") -> Iterator[Server]:
     """uvicorn, one worker, uvloop + httptools, no access log; stderr discarded.
 
-    The card ledger goes to a throw-away SQLite file; CDS_REDIS_URL is dropped (the
-    facts cache stays in memory) unless `env` sets it.
+    The card ledger goes to a throw-away SQLite file; CDS_REDIS_URL is dropped unless
+    `env` sets it.
     """
     tmp = tempfile.TemporaryDirectory(prefix="ms-cds-bench-")
     base = {k: v for k, v in os.environ.items() if k != "CDS_REDIS_URL"}
     base["CDS_DATABASE_URL"] = f"sqlite:///{tmp.name}/ledger.sqlite3"
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", f"--port={port}"]
     cmd += ["--workers=1", "--loop=uvloop", "--http=httptools", "--no-access-log"]
     cmd += ["--log-level=warning"]
@@ -73,10 +83,5 @@ def serve(app: str, env: dict[str, str] | None = None, ready_path: str = "/") ->
                 time.sleep(0.2)
         yield Server(url, proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         tmp.cleanup()

@@ -9,8 +9,8 @@ from datetime import date
 
 from cards.config import RuleConfig
 from cards.decision import RuleInput
-from cards.model import Card
 from cards.registry import patient_record_needed, rules_for
+from cds_hooks import Card
 from fhir_mappings.build import PatientRecord, derive_facts
 from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import DraftOrder, PatientFacts

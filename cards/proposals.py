@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cards.model import Action, Suggestion
+from cds_hooks import Action, Suggestion
 from fhir_mappings.valuesets import load
 
 __all__ = [

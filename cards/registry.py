@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from cards.content import content
 from cards.decision import Decision, RuleInput
-from cards.model import Card
 from cards.proposals import rxnorm_ingredient
 from cards.render import render_msc_warning
 from cards.render_advice import (
@@ -24,6 +23,7 @@ from cards.rules.escalation import dmt_escalation
 from cards.rules.gaps import data_gaps
 from cards.rules.msc import msc_warning
 from cards.rules.ppms import OCRELIZUMAB, ppms_ocrelizumab
+from cds_hooks import Card
 from fhir_mappings.facts import DraftOrder, OrderKind
 from fhir_mappings.valuesets import all_value_sets
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from cards.content import OVERRIDE_SYSTEM, TOPIC_SYSTEM, content
 from cards.decision import Decision
-from cards.model import Action, Card, Coding, Link, Source, Suggestion
 from cards.proposals import Proposal, to_suggestion
+from cds_hooks import Action, Card, Coding, Link, Source, Suggestion
 
 __all__ = [
     "EXPLANATION_KEY",

@@ -9,7 +9,6 @@ from typing import Any
 from cards.content import content
 from cards.criteria import Criterion
 from cards.decision import Decision
-from cards.model import Card
 from cards.render import (
     detail_for,
     explanation,
@@ -19,6 +18,7 @@ from cards.render import (
     proposal_suggestion,
     source_for,
 )
+from cds_hooks import Card
 
 __all__ = [
     "criterion_line",

@@ -1,16 +1,20 @@
-"""The exception tree, and the one place exceptions become HTTP responses.
+"""The exception tree of the HTTP edge, and the one place exceptions become responses.
 
     CDSError
-     ├── BadRequest               400  invalid  (malformed JSON, bad envelope, wrong hook)
+     ├── BadRequest               400  invalid  (malformed JSON, too deep, wrong hook)
      ├── Unauthorized             401  bare body, per the spec's best practice
      ├── NotFound                 404  not-found (unknown service or route)
      ├── PrefetchUnavailable      412  incomplete (required data could not be had)
-     │    └── ServerRefused       412  security (fhir_guard: fhirServer refused, nothing sent)
+     │    └── ServerRefused       412  security (fetch.guard: fhirServer refused, nothing sent)
      ├── PayloadTooLarge          413  too-costly
      ├── UnsupportedMediaType     415  not-supported
      ├── TooManyRequests          429  throttled  (a client's quota; with Retry-After)
-     ├── ServiceUnavailable       503  transient (e.g. the database is down)
-     └── ConfigurationError            never an HTTP response: refuses start-up
+     └── ServiceUnavailable       503  transient (e.g. the database is down)
+
+The wire format's own errors (`cds_hooks.WireError`: InvalidInput 400, TooManyItems
+413) are answered here too, as are FastAPI's and Starlette's. Anything else is a bug:
+500, logged by type and route only. A configuration that must not serve is not an
+HTTP answer: it refuses start-up (`cds_service.config.ConfigurationError`).
 
 Every error body is a FHIR OperationOutcome. Messages name fields and reasons,
 never values (values can be PHI).
@@ -26,10 +30,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cds_hooks import TooManyItems, WireError, describe_error
+
 __all__ = [
     "BadRequest",
     "CDSError",
-    "ConfigurationError",
     "NotFound",
     "PayloadTooLarge",
     "PrefetchUnavailable",
@@ -37,6 +42,7 @@ __all__ = [
     "TooManyRequests",
     "Unauthorized",
     "UnsupportedMediaType",
+    "as_cds_error",
     "error_response",
     "install_error_handlers",
     "operation_outcome",
@@ -62,6 +68,10 @@ class BadRequest(CDSError):
 
 class Unauthorized(CDSError):
     status, issue_code = 401, "login"
+
+    def __init__(self, *diagnostics: str, reason: str | None = None) -> None:
+        super().__init__(*diagnostics)
+        self.reason = reason  # a client-authentication reason code, for the log line
 
 
 class NotFound(CDSError):
@@ -92,10 +102,6 @@ class ServiceUnavailable(CDSError):
     status, issue_code = 503, "transient"
 
 
-class ConfigurationError(CDSError):
-    """The settings are unsafe or incomplete: the service refuses to start."""
-
-
 def operation_outcome(
     code: str, diagnostics: list[str], expressions: list[str] | None = None
 ) -> dict[str, Any]:
@@ -123,8 +129,18 @@ def _outcome_response(
     )
 
 
-def error_response(exc: CDSError) -> Response:
-    """The HTTP response for a CDSError (also used by ASGI middleware, outside the handlers)."""
+def as_cds_error(exc: CDSError | WireError) -> CDSError:
+    """The edge's error for a wire-format error (InvalidInput 400, TooManyItems 413)."""
+    if isinstance(exc, CDSError):
+        return exc
+    kind = PayloadTooLarge if isinstance(exc, TooManyItems) else BadRequest
+    return kind(*exc.diagnostics, expressions=exc.expressions)
+
+
+def error_response(exc: CDSError | WireError) -> Response:
+    """The HTTP response for an edge or wire-format error (also what ASGI middleware and
+    the hook route answer with, outside the handlers)."""
+    exc = as_cds_error(exc)
     if isinstance(exc, Unauthorized):
         return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
     headers = {"Retry-After": "5"} if isinstance(exc, ServiceUnavailable) else None
@@ -134,7 +150,7 @@ def error_response(exc: CDSError) -> Response:
 
 
 async def _cds_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, CDSError)  # noqa: S101 (registered for CDSError only)
+    assert isinstance(exc, CDSError | WireError)  # noqa: S101 (registered for these only)
     return error_response(exc)
 
 
@@ -168,14 +184,9 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return _outcome_response(500, "exception", ["internal error"])
 
 
-def describe_error(error: Any) -> str:
-    """'context.patientId: Field required' from a pydantic error, without its input value."""
-    loc = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
-    return f"{loc}: {error.get('msg', 'invalid')}" if loc else str(error.get("msg", "invalid"))
-
-
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CDSError, _cds_error)
+    app.add_exception_handler(WireError, _cds_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

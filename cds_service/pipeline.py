@@ -1,41 +1,39 @@
-"""One service call, from a parsed envelope to the response body. Shared by HTTP and CLI.
+"""One service call, from a parsed envelope to the response body; shared by HTTP and CLI.
 
-`stage` times the stages (parse, prefetch; mapping, rules and render inside
-`evaluate`): the HTTP route passes its metrics StageTimer, the CLI nothing.
+hook matches the service -> the hook's context (400) -> prefetch resolved, missing
+data fetched (412) -> `evaluate_record`, the one call into the rules engine
+(`cards.engine`) -> the cards as CDS Hooks JSON.
+
+`stage` times the stages (parse, prefetch; mapping, rules and render inside the
+engine): the HTTP route passes its metrics StageTimer, the CLI nothing.
+
+`warm_up` runs one synthetic call per hook at start-up (made-up ids, no PHI):
+fhir.resources imports its nested model classes on first use, and without it the
+first call that reads a record pays for those imports (`make bench` measures the
+first calls after a cold start).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 from typing import Any
 
 import httpx
-import orjson
-from pydantic import BaseModel
 
 from cards.engine import Evaluation, StageClock, evaluate
-from cards.model import dump
+from cds_hooks import Hook, HookRequest, ServiceDefinition, dump, parse_context
+from cds_service.config import Settings
 from cds_service.errors import BadRequest
-from cds_service.facts_cache import FactsCache
+from cds_service.fetch import resolve_prefetch
 from cds_service.offload import off_loop
-from cds_service.prefetch import resolve_prefetch
-from cds_service.protocol import HookRequest, parse_context
-from cds_service.services import ServiceDefinition
-from cds_service.settings import Settings
-from fhir_mappings.fingerprint import record_key
+from fhir_mappings.build import PatientRecord
 
-__all__ = ["run_service"]
+__all__ = ["evaluate_record", "run_service", "warm_up"]
 
-
-def _salt(today: date, *configs: BaseModel) -> str:
-    """What patient facts depend on besides the record: the date and the settings.
-    Sets are sorted: the key must be the same in every worker process."""
-    parts: list[Any] = [today.isoformat()]
-    for model in configs:
-        data = model.model_dump(mode="json")
-        parts.append({k: sorted(v) if isinstance(v, list) else v for k, v in data.items()})
-    return orjson.dumps(parts, option=orjson.OPT_SORT_KEYS).decode()
+log = logging.getLogger("ms_cds.warmup")
 
 
 def _untimed(stage: str) -> AbstractContextManager[object]:
@@ -49,12 +47,10 @@ async def run_service(
     today: date,
     fhir_client: httpx.AsyncClient | None = None,
     stage: StageClock | None = None,
-    cache: FactsCache | None = None,
 ) -> tuple[dict[str, Any], Evaluation]:
     """The response body and evaluation. `fhir_client`: the shared pool for fetching
     missing prefetch (the app's, from its lifespan); None makes a short-lived one.
-    `stage`: the stage clock (the HTTP route's metrics timer); None times nothing.
-    `cache`: patient facts of an identical record (same content, date, settings) reused."""
+    `stage`: the stage clock (the HTTP route's metrics timer); None times nothing."""
     stage = stage or _untimed
     if request.hook != service.hook:
         raise BadRequest(
@@ -70,25 +66,174 @@ async def run_service(
         record = await resolve_prefetch(
             request, service, context.patientId, drafts, settings, fhir_client
         )
-    config, mapping = settings.rule_config(), settings.mapping_config()
-    key = known = None
-    if cache is not None:
-        with stage("mapping"):  # the facts cache is part of mapping
-            key = record_key(record, _salt(today, config, mapping))
-            known = await cache.get(key)
     result = await off_loop(  # mapping and rules are CPU work: never on the event loop
-        evaluate,
+        evaluate_record,
         service.hook,
         record,
-        config,
+        settings,
         today,
-        selections=getattr(context, "selections", None),
-        mapping=mapping,
-        stage=stage,
-        known_facts=known,
+        getattr(context, "selections", None),
+        stage,
     )
-    if cache is not None and key is not None and known is None and result.patient_facts:
-        await cache.put(key, result.patient_facts)  # never the facts of an unread record
     with stage("render"):
         body = {"cards": [dump(card) for card in result.cards]}
     return body, result
+
+
+def evaluate_record(
+    hook: Hook,
+    record: PatientRecord,
+    settings: Settings,
+    today: date,
+    selections: Sequence[str] | None = None,
+    stage: StageClock = _untimed,
+) -> Evaluation:
+    """The rules engine on one call's record: facts -> rules -> cards."""
+    return evaluate(
+        hook,
+        record,
+        settings.rule_config(),
+        today,
+        selections=selections,
+        mapping=settings.mapping_config(),
+        stage=stage,
+    )
+
+
+# --- the start-up warm-up ------------------------------------------------------------
+
+_SNOMED = "http://snomed.info/sct"
+_REF = {"reference": "Patient/warmup"}
+
+
+def _concept(code: str, system: str = _SNOMED) -> dict[str, Any]:
+    return {"coding": [{"system": system, "code": code, "display": "warm-up"}], "text": "warm-up"}
+
+
+def _quantity(value: float) -> dict[str, Any]:
+    return {"value": value, "unit": "1", "system": "http://unitsofmeasure.org", "code": "1"}
+
+
+def _bundle(*resources: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": r} for r in resources],
+    }
+
+
+_META = {"versionId": "1", "lastUpdated": "2026-01-01T00:00:00Z"}
+_CONDITION = {
+    "resourceType": "Condition",
+    "id": "w-c",
+    "meta": _META,
+    "subject": _REF,
+    "code": _concept("426373005"),
+    "clinicalStatus": _concept("active"),
+    "verificationStatus": _concept("confirmed"),
+    "category": [_concept("problem-list-item")],
+    "onsetDateTime": "2020-01-01",
+    "recordedDate": "2020-01-02",
+}
+_MED_REQUEST = {
+    "resourceType": "MedicationRequest",
+    "id": "w-mr",
+    "meta": _META,
+    "status": "active",
+    "intent": "order",
+    "subject": _REF,
+    "authoredOn": "2021-01-01",
+    "medicationCodeableConcept": _concept("1876366", "http://www.nlm.nih.gov/research/umls/rxnorm"),
+    "requester": {"reference": "Practitioner/w"},
+    "dosageInstruction": [
+        {"sequence": 1, "text": "x", "doseAndRate": [{"doseQuantity": _quantity(1)}]}
+    ],
+    "reasonReference": [{"reference": "Condition/w-c"}],
+}
+_MED_STATEMENT = {
+    "resourceType": "MedicationStatement",
+    "id": "w-ms",
+    "meta": _META,
+    "status": "active",
+    "subject": _REF,
+    "medicationCodeableConcept": _concept("1876366"),
+    "effectivePeriod": {"start": "2021-01-01"},
+    "dateAsserted": "2021-01-01",
+}
+_OBSERVATION = {
+    "resourceType": "Observation",
+    "id": "w-o",
+    "meta": _META,
+    "status": "final",
+    "category": [_concept("survey")],
+    "code": _concept("273554001"),
+    "subject": _REF,
+    "effectiveDateTime": "2022-01-01T00:00:00Z",
+    "issued": "2022-01-01T00:00:00Z",
+    "valueQuantity": _quantity(2),
+    "referenceRange": [{"low": _quantity(0), "high": _quantity(10)}],
+}
+_PROCEDURE = {
+    "resourceType": "Procedure",
+    "id": "w-p",
+    "meta": _META,
+    "status": "completed",
+    "code": _concept("234336002"),
+    "subject": _REF,
+    "performedDateTime": "2019-01-01",
+}
+_DRAFTS = [
+    {
+        "resourceType": "MedicationRequest",
+        "id": "w-d1",
+        "status": "draft",
+        "intent": "order",
+        "subject": _REF,
+        "medicationCodeableConcept": {"text": "Mesenchymal stem cell infusion"},
+    },
+    {
+        "resourceType": "ServiceRequest",
+        "id": "w-d2",
+        "status": "draft",
+        "intent": "order",
+        "subject": _REF,
+        "code": _concept("234336002"),
+    },
+    {
+        "resourceType": "MedicationRequest",
+        "id": "w-d3",
+        "status": "draft",
+        "intent": "order",
+        "subject": _REF,
+        "medicationReference": {"reference": "#m"},
+        "contained": [{"resourceType": "Medication", "id": "m", "code": _concept("x")}],
+    },
+]
+
+
+def warm_up(settings: Settings, today: date) -> None:
+    """Evaluate a synthetic record at each hook; a failure is logged, never fatal."""
+    record = PatientRecord(
+        patient_id="warmup",
+        prefetch={
+            "patient": {"resourceType": "Patient", "id": "warmup", "birthDate": "1990-01-01"},
+            "conditions": _bundle(_CONDITION),
+            "medicationRequests": _bundle(_MED_REQUEST),
+            "medicationStatements": _bundle(_MED_STATEMENT),
+            "observations": _bundle(_OBSERVATION),
+            "procedures": _bundle(_PROCEDURE),
+        },
+        draft_orders={
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": d} for d in _DRAFTS],
+        },
+    )
+    selections = ["MedicationRequest/w-d1", "ServiceRequest/w-d2"]
+    try:
+        for hook in Hook:
+            result = evaluate_record(hook, record, settings, today, selections)
+            for card in result.cards:
+                dump(card)
+    except Exception as exc:  # a warm-up must never stop the service from starting
+        log.warning("warm-up failed", extra={"error_type": type(exc).__name__})

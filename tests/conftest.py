@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ from fastapi.testclient import TestClient
 from hypothesis import settings
 
 from cds_service.app import create_app
-from cds_service.settings import Settings
+from cds_service.config import Settings
 from tests.strategies import PROFILE
 
 TODAY = date(2026, 11, 25)
@@ -30,6 +31,15 @@ def make_settings(**overrides: Any) -> Settings:
     """Settings for tests: development mode unless a test says otherwise."""
     values: dict[str, Any] = {"dev": True, **overrides}
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_found() -> Iterator[None]:
+    """A test that configures the process's logging (configure_logging) leaves it as found."""
+    logger = logging.getLogger("ms_cds")
+    saved = (list(logger.handlers), logger.level, logger.propagate)
+    yield
+    logger.handlers[:], logger.level, logger.propagate = saved[0], saved[1], saved[2]
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from cds_service.prefetch import resolve_prefetch
-from cds_service.protocol import parse_request
-from cds_service.services import ServiceDefinition, service_for_hook
-from cds_service.settings import Settings
+from cds_hooks import ServiceDefinition, parse_request
+from cds_service.catalogue import service_for_hook
+from cds_service.config import Settings
+from cds_service.fetch import resolve_prefetch
 from fhir_mappings.build import PatientRecord
 from tests.builders import PATIENT_ID, hook_request
 from tests.conftest import make_settings

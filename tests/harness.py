@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from cards.model import Card
+from cds_hooks import Card
 from cds_service.app import create_app
 from tests.conftest import TODAY, make_settings
 

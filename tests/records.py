@@ -8,7 +8,7 @@ from typing import Any
 from cards.config import RuleConfig
 from cards.decision import RuleInput
 from cards.engine import evaluate
-from cards.model import Card
+from cds_hooks import Card
 from fhir_mappings.build import PatientRecord, build_facts
 from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import PatientFacts

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 @contextmanager
 def uvicorn_server(app: FastAPI, **options: Any) -> Iterator[str]:
     """Serve `app` with uvicorn in a thread on a free port; yields its base URL.
-    `options` are uvicorn.Config's (`cds_service.logs.uvicorn_options()` as served)."""
+    `options` are uvicorn.Config's (`cds_service.ops.logs.uvicorn_options()` as served)."""
     config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)

@@ -23,8 +23,8 @@ from typing import Any
 from hypothesis import HealthCheck, assume, settings
 from hypothesis import strategies as st
 
-from cds_service.limits import json_depth
-from cds_service.settings import Settings
+from cds_service.body import json_depth
+from cds_service.config import Settings
 from tests import builders as b
 
 JSON = dict[str, Any]
@@ -486,7 +486,7 @@ def planted_orders(draw: st.DrawFn, index: int, concept: JSON) -> tuple[JSON, li
 
 
 def _outcome_free(value: Any, fallback: JSON) -> Any:
-    from cds_service.prefetch import is_outcome_stand_in
+    from cds_service.fetch import is_outcome_stand_in
 
     return fallback if is_outcome_stand_in(value) else value
 

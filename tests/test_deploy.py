@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from cds_service.settings import Settings
+from cds_service.config import Settings
 
 ROOT = Path(__file__).parent.parent
 DEPLOY = ROOT / "deploy"

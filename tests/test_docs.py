@@ -1,5 +1,5 @@
-"""The README's operations sections stay true: tables equal the code they describe, and
-every command, option, setting, path, endpoint and metric it names exists."""
+"""The README and docs/ stay true: tables equal the code they describe, and every
+command, option, setting, path, endpoint and metric they name exists."""
 
 from __future__ import annotations
 
@@ -15,19 +15,26 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY, Counter, Histogram
 from typer.testing import CliRunner
 
-from cds_service import cli, metrics
-from cds_service.configuration import README_BEGIN, README_END, markdown_table
-from cds_service.services import PREFETCH, REQUIRED_PREFETCH, SERVICES
+from cds_service import cli
+from cds_service.catalogue import PREFETCH, REQUIRED_PREFETCH, SERVICES
+from cds_service.config import TABLE_BEGIN, TABLE_END, markdown_table
+from cds_service.ops import metrics
 from tests.conftest import make_settings
 from tests.test_deploy import PENDING_COMMANDS, check_setting_names
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+DOCS = {p.name: p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").glob("*.md"))}
+CONFIGURATION = DOCS["configuration.md"]
+EHR = DOCS["ehr-integration.md"]
+OPERATIONS = DOCS["operations.md"]
+# Everything a user reads: the README and every page of docs/.
+ALL = "\n".join([README, *DOCS.values()])
 
 
-def table_after(heading: str) -> list[list[str]]:
-    """The rows (cells, backticks stripped) of the first table after `heading`."""
-    rest = README[README.index(heading) :]
+def table_after(heading: str, text: str) -> list[list[str]]:
+    """The rows (cells, backticks stripped) of the first table after `heading` in `text`."""
+    rest = text[text.index(heading) :]
     rows = []
     for line in rest.splitlines():
         line = line.strip()
@@ -38,23 +45,42 @@ def table_after(heading: str) -> list[list[str]]:
     return rows[2:]  # without header and separator
 
 
+def test_readme_is_short_and_links_every_page() -> None:
+    """The README stays at most ~150 lines and links every page of docs/."""
+    assert len(README.splitlines()) <= 150
+    linked = set(re.findall(r"\]\(docs/([\w.-]+\.md)\)", README))
+    assert linked == set(DOCS)
+
+
 def test_settings_table_is_generated_and_current() -> None:
-    """The README settings table is exactly `ms-cds config --markdown`: one row per setting."""
-    start, end = README.index(README_BEGIN) + len(README_BEGIN), README.index(README_END)
-    assert README[start:end].strip() == markdown_table().strip(), (
-        "README settings table is stale: run `.venv/bin/ms-cds config --update-readme README.md`"
+    """docs/configuration.md's settings table is exactly `ms-cds config --markdown`."""
+    text = CONFIGURATION
+    start, end = text.index(TABLE_BEGIN) + len(TABLE_BEGIN), text.index(TABLE_END)
+    assert text[start:end].strip() == markdown_table().strip(), (
+        "settings table is stale: run `.venv/bin/ms-cds config --update-docs docs/configuration.md`"
     )
 
 
+def test_update_docs_rewrites_a_stale_table(tmp_path: Path) -> None:
+    """`ms-cds config --update-docs FILE` rewrites the table between the markers, once."""
+    page = tmp_path / "configuration.md"
+    page.write_text(f"intro\n{TABLE_BEGIN}\n| stale |\n{TABLE_END}\nrest\n", encoding="utf-8")
+    first = CliRunner().invoke(cli.app, ["config", "--update-docs", str(page)])
+    again = CliRunner().invoke(cli.app, ["config", "--update-docs", str(page)])
+    assert "updated" in first.stdout and "up to date" in again.stdout
+    text = page.read_text(encoding="utf-8")
+    assert markdown_table() in text and "stale" not in text and text.endswith("rest\n")
+
+
 def test_services_table_matches_catalogue() -> None:
-    """The README's services table lists every service id, hook and title."""
-    rows = table_after("| Service id | Hook | Title |")
+    """The EHR page's services table lists every service id, hook and title."""
+    rows = table_after("| Service id | Hook | Title |", EHR)
     assert rows == [[s.id, s.hook, s.title] for s in SERVICES.values()]
 
 
 def test_prefetch_table_matches_services() -> None:
     """The prefetch table to configure by hand equals every service's prefetch templates."""
-    rows = table_after("| Key | FHIR query | Required |")
+    rows = table_after("| Key | FHIR query | Required |", EHR)
     expected = [[k, v, "yes" if k in REQUIRED_PREFETCH else "no"] for k, v in PREFETCH.items()]
     assert rows == expected
     assert all(s.prefetch == PREFETCH for s in SERVICES.values())
@@ -62,7 +88,7 @@ def test_prefetch_table_matches_services() -> None:
 
 def test_metrics_table_names_every_metric() -> None:
     """The metrics table names exactly the cds_ metrics the service exports."""
-    rows = table_after("| Metric | Labels | Counts |")
+    rows = table_after("| Metric | Labels | Counts |", OPERATIONS)
     exported = {
         m._name + ("_total" if isinstance(m, Counter) else ""): set(m._labelnames)
         for m in vars(metrics).values()
@@ -73,18 +99,18 @@ def test_metrics_table_names_every_metric() -> None:
     assert {row[0] for row in rows} == set(exported)
     for name, labels, _ in rows:
         assert set(labels.split(", ")) == exported[name], name
-    assert "parse, prefetch, mapping, rules, render" in README
+    assert "parse, prefetch, mapping, rules, render" in OPERATIONS
     assert ", ".join(metrics.STAGES) == "parse, prefetch, mapping, rules, render"
 
 
 def ms_cds_commands() -> list[list[str]]:
-    """Every `ms-cds ...` command line in the README (code spans and code blocks)."""
-    found = re.findall(r"(?:^|`|\$ |/)ms-cds ([a-z][^`\n]*)", README, flags=re.MULTILINE)
+    """Every `ms-cds ...` command line in the docs (code spans and code blocks)."""
+    found = re.findall(r"(?:^|`|\$ |/)ms-cds ([a-z][^`\n]*)", ALL, flags=re.MULTILINE)
     return [shlex.split(line) for line in found]
 
 
 def test_every_cli_command_and_option_exists() -> None:
-    """Each `ms-cds` command line in the README names a real command and real options."""
+    """Each `ms-cds` command line in the docs names a real command and real options."""
     group = typer.main.get_command(cli.app)
     assert isinstance(group, typer.core.TyperGroup)
     commands = ms_cds_commands()
@@ -94,11 +120,11 @@ def test_every_cli_command_and_option_exists() -> None:
         if name in PENDING_COMMANDS:
             assert name not in group.commands, f"remove {name!r} from PENDING_COMMANDS"
             continue
-        assert name in group.commands, f"README names unknown command ms-cds {name}"
+        assert name in group.commands, f"the docs name unknown command ms-cds {name}"
         options = {o for p in group.commands[name].params for o in getattr(p, "opts", [])}
         for word in words[1:]:
             if word.startswith("--"):
-                assert word in options, f"README: ms-cds {name} has no option {word}"
+                assert word in options, f"the docs: ms-cds {name} has no option {word}"
 
 
 def test_serve_options_documented() -> None:
@@ -110,26 +136,31 @@ def test_serve_options_documented() -> None:
 
 
 def test_every_setting_named_exists() -> None:
-    """Every CDS_ variable the README names is a setting (or one another issue adds)."""
-    check_setting_names(set(re.findall(r"\bCDS_[A-Z_]+[A-Z]\b", README)), "README.md")
+    """Every CDS_ variable the docs name is a setting (or one another issue adds)."""
+    check_setting_names(set(re.findall(r"\bCDS_[A-Z_]+[A-Z]\b", ALL)), "README.md or docs/")
 
 
 def test_every_path_named_exists() -> None:
-    """Every repository path the README names exists."""
+    """Every repository path the docs name exists."""
     paths = set(
-        re.findall(r"`((?:deploy|cds_service|fhir_mappings|cards|examples)/[^`\s]*)`", README)
+        re.findall(
+            r"`((?:deploy|cds_hooks|cds_service|fhir_mappings|cards|examples|bench|tests)/[^`\s]*)`",
+            ALL,
+        )
     )
-    paths |= set(re.findall(r"\b(deploy/[\w./-]+\w)", README))
+    paths |= set(re.findall(r"\b(deploy/[\w./-]+\w)", ALL))
     paths.discard("deploy/kubernetes/secret.yaml")  # made by the operator from the template
+    paths.discard("bench/results.json")  # written by `make bench`
     assert len(paths) >= 10
     missing = sorted(p for p in paths if not (ROOT / p).exists())
     assert not missing, missing
 
 
 def test_every_make_target_named_exists() -> None:
-    """`make run` and `make test` in the README are Makefile targets."""
+    """`make run`, `make test` and every other `make` target the docs name exist."""
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    for target in set(re.findall(r"`make (\w+)`", README)):
+    assert {"run", "test"} <= set(re.findall(r"^make (\w+)", README, flags=re.MULTILINE))
+    for target in set(re.findall(r"`make (\w+)`", ALL)) | {"run", "test"}:
         assert re.search(rf"^{target}:", makefile, flags=re.MULTILINE), target
 
 
@@ -183,11 +214,11 @@ def test_config_example_output() -> None:
     result = CliRunner().invoke(cli.app, ["serve"], env={"CDS_PORT": "99999"})
     assert result.exit_code == 2
     shown = "invalid setting CDS_PORT: Input should be less than or equal to 65535"
-    assert shown in README
+    assert shown in CONFIGURATION
     assert result.stderr.strip() == shown
 
 
 def test_epic_algorithm_accepted_by_default() -> None:
     """RS384, Epic's default signing algorithm, is in the default CDS_JWT_ALGORITHMS."""
-    assert "in the default `CDS_JWT_ALGORITHMS`" in README
+    assert "in the default `CDS_JWT_ALGORITHMS`" in EHR
     assert "RS384" in make_settings().jwt_algorithms

@@ -8,7 +8,7 @@ import httpcore
 import pytest
 import respx
 
-from cds_service.fhir_guard import GuardedBackend, ServerPolicy, ServerRefused, address_refusal
+from cds_service.fetch.guard import GuardedBackend, ServerPolicy, ServerRefused, address_refusal
 from tests.fhir_fakes import BASE, PUBLIC_IP, fetch_request, resolve
 
 NON_GLOBAL = [

@@ -15,7 +15,7 @@ import pytest
 import respx
 
 from cds_service.errors import PrefetchUnavailable
-from cds_service.fhir_guard import ServerRefused
+from cds_service.fetch.guard import ServerRefused
 from tests.builders import PATIENT_ID, condition
 from tests.fhir_fakes import BASE, TOKEN, fetch_request, production, resolve, search_bundle
 

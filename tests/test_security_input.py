@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from cds_service.logs import configure_logging
+from cds_service.ops.logs import configure_logging
 from cds_service.quota import TokenBuckets
 from cds_service.storage.schema import feedback, feedback_reason
 from tests.builders import hook_request

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import respx
 
-from cds_service.jwks import JwksCache, KeysUnavailable
+from cds_service.auth.jwks import JwksCache, KeysUnavailable
 from tests import jwt_support as js
 
 PATH = "/.well-known/jwks.json"

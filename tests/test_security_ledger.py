@@ -117,7 +117,7 @@ def test_hook_instance_with_nul_is_refused_with_400(
             json={**MSC_REQUEST, "hookInstance": "5f1e7b8a-4c1d-4a8e-9a33-\x001d2c3b4a5f60"},
         )
         good = client.post("/cds-services/ms-order-select", json=MSC_REQUEST)
-        assert app.state.storage.ledger.flush(timeout=10)
+        assert app.state.runtime.storage.ledger.flush(timeout=10)
     assert bad.status_code == 400
     assert bad.json()["resourceType"] == "OperationOutcome"
     assert "hookInstance" in bad.json()["issue"][0]["diagnostics"]
@@ -161,7 +161,7 @@ def test_ledger_check_passes_once_written(app_factory: Callable[..., FastAPI]) -
     app = app_factory(make_settings(ledger_write_interval_seconds=0))
     with TestClient(app) as client:
         assert client.post("/cds-services/ms-order-select", json=MSC_REQUEST).status_code == 200
-        assert app.state.storage.ledger.flush(timeout=10)
+        assert app.state.runtime.storage.ledger.flush(timeout=10)
         ledger = client.get("/readyz").json()["checks"]["ledger"]
     assert ledger["ok"] is True
     assert ledger["detail"].startswith("0 entries waiting")
@@ -186,7 +186,7 @@ def test_ledger_stores_the_hook_instance_as_logged(
         response = client.post(
             "/cds-services/ms-order-select", json={**MSC_REQUEST, "hookInstance": sent}
         )
-        assert app.state.storage.ledger.flush(timeout=10)
+        assert app.state.runtime.storage.ledger.flush(timeout=10)
     assert response.status_code == 200
     [row] = rows(db_url, card_ledger)
     assert row["hook_instance"] == stored

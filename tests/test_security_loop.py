@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import pytest
 import respx
 
-from cds_service import fhir_guard
+from cds_hooks import parse_request
+from cds_service.catalogue import service_for_hook
+from cds_service.fetch import guard as fhir_guard
 from cds_service.pipeline import run_service
-from cds_service.protocol import parse_request
-from cds_service.services import service_for_hook
 from tests import builders as b
 from tests.conftest import TODAY
 from tests.fhir_fakes import (

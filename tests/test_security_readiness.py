@@ -25,7 +25,7 @@ def count_pings(app: FastAPI) -> list[str]:
     def note(*_args: Any) -> None:
         seen.append("ping")
 
-    event.listen(app.state.storage.probe.engine, "checkout", note)
+    event.listen(app.state.runtime.storage.probe.engine, "checkout", note)
     return seen
 
 

@@ -12,8 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.errors import BadRequest, NotFound, ServiceUnavailable, Unauthorized
-from cds_service.settings import Settings, get_settings
-from cds_service.storage import Storage
+from cds_service.runtime import Runtime, get_runtime
 from cds_service.storage.report import card_report, parse_since
 
 log = logging.getLogger("ms_cds.analytics")
@@ -21,9 +20,12 @@ log = logging.getLogger("ms_cds.analytics")
 router = APIRouter()
 
 
-def require_admin(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> None:
+async def require_admin(
+    request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]
+) -> None:
     """404 when no admin token is configured (the endpoint does not exist); 401 when the
     bearer token is missing or wrong (constant-time comparison)."""
+    settings = runtime.settings
     if settings.admin_token is None:
         raise NotFound("not found")
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -40,7 +42,7 @@ def require_admin(request: Request, settings: Annotated[Settings, Depends(get_se
     summary="Card override analytics per topic",
 )
 async def analytics_cards(
-    request: Request,
+    runtime: Annotated[Runtime, Depends(get_runtime)],
     since: Annotated[
         str | None, Query(description="Only cards issued and feedback received since (ISO 8601)")
     ] = None,
@@ -49,9 +51,8 @@ async def analytics_cards(
         since_at: datetime | None = parse_since(since) if since else None
     except ValueError:
         raise BadRequest("since: must be an ISO 8601 date or date-time") from None
-    storage: Storage = request.app.state.storage
     try:
-        return await asyncio.to_thread(card_report, storage.engine, since_at)
+        return await asyncio.to_thread(card_report, runtime.storage.engine, since_at)
     except SQLAlchemyError as exc:
         log.error("analytics unavailable", extra={"error_type": type(exc).__name__})
         raise ServiceUnavailable("analytics unavailable now; retry later") from None

@@ -11,7 +11,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.exc import SQLAlchemyError
 
-from cds_service.auth import ClientIdentity, require_client
+from cds_hooks import FeedbackItem, parse_feedback
+from cds_service.auth import ClientIdentity
+from cds_service.body import read_json
+from cds_service.catalogue import SERVICES
 from cds_service.errors import (
     BadRequest,
     NotFound,
@@ -19,12 +22,7 @@ from cds_service.errors import (
     ServiceUnavailable,
     TooManyRequests,
 )
-from cds_service.feedback import FeedbackItem, parse_feedback
-from cds_service.limits import read_json
-from cds_service.quota import FeedbackQuota
-from cds_service.services import SERVICES
-from cds_service.settings import Settings, get_settings
-from cds_service.storage import Storage
+from cds_service.runtime import Runtime, get_runtime, require_client
 from cds_service.storage.feedback_store import save_feedback
 from cds_service.storage.ledger import data_reason
 from cds_service.storage.text import nul_path
@@ -68,13 +66,14 @@ _BODY_DOC: dict[str, Any] = {
 async def post_feedback(
     service_id: str,
     request: Request,
-    settings: Annotated[Settings, Depends(get_settings)],
+    runtime: Annotated[Runtime, Depends(get_runtime)],
     client: Annotated[ClientIdentity | None, Depends(require_client)],
 ) -> dict[str, int]:
+    settings = runtime.settings
     service = SERVICES.get(service_id)
     if service is None:
         raise NotFound(f"no CDS service '{service_id[:64]}'")
-    quota: FeedbackQuota = request.app.state.feedback_quota
+    quota = runtime.feedback_quota
     who = quota_key(client, request)
     throttle(quota.admit_request(who), "feedback requests")
     body = await read_json(request, settings.max_json_depth, settings.max_element_depth)
@@ -82,7 +81,7 @@ async def post_feedback(
     items = parse_feedback(body, settings.feedback_max_items)
     refuse_large_extensions(items, settings.feedback_max_extension_bytes)
     throttle(quota.admit_items(who, len(items)), "feedback items")
-    storage: Storage = request.app.state.storage
+    storage = runtime.storage
     if storage.ledger.pending:
         # Cards just returned may still wait in the ledger's buffer: write them first, so
         # feedback on them is not flagged as about an unknown card.

@@ -4,6 +4,6 @@ SQLite file by default, PostgreSQL (psycopg 3) when CDS_DATABASE_URL says so; th
 is managed by the Alembic migrations in `migrations/` (`ms-cds db upgrade`).
 """
 
-from cds_service.storage.runtime import Storage
+from cds_service.storage.store import Storage
 
 __all__ = ["Storage"]

@@ -50,8 +50,7 @@ def make_engine(url: str, connect_timeout: float = 3.0) -> Engine:
         _sqlite_transactions(engine)
         # A batch of rows as one multi-row INSERT (SQLAlchemy's "insertmanyvalues"), not the
         # driver's executemany: that gives up and retakes the interpreter lock for every
-        # row, and each retake stops the request thread (the card ledger's batches cost
-        # 5-10% of the service's throughput that way, measured with `make bench`).
+        # row, and each retake stops the request thread.
         engine.dialect.use_insertmanyvalues_wo_returning = True
     return engine
 

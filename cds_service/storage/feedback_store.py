@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, select
 
-from cds_service.feedback import FeedbackItem
+from cds_hooks import FeedbackItem
 from cds_service.storage.schema import card_ledger, feedback, feedback_reason
 from cds_service.storage.sql import insert_ignore
 
-__all__ = ["SaveResult", "save_feedback"]
+__all__ = ["SaveResult", "item_key", "save_feedback"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +23,25 @@ class SaveResult:
     stored: int
     duplicates: int
     unknown_cards: int
+
+
+def item_key(item: FeedbackItem, service_id: str) -> str:
+    """The item's identity: the same item sent twice has the same key (stored once).
+
+    Service, card, outcome, instant (UTC), accepted suggestion ids (as a set) and
+    override reasons (system, code, comment; as a set). Display text and extensions
+    are not part of it.
+    """
+    identity = [
+        service_id,
+        item.card,
+        item.outcome,
+        item.outcome_at.isoformat(),
+        sorted(set(item.accepted_suggestions)),
+        sorted({(r.system or "", r.code or "", r.user_comment or "") for r in item.reasons}),
+    ]
+    canonical = json.dumps(identity, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def save_feedback(
@@ -42,7 +63,7 @@ def save_feedback(
             row_id = connection.scalar(
                 insert,
                 {
-                    "item_key": item.key(service_id),
+                    "item_key": item_key(item, service_id),
                     "service_id": service_id,
                     "card_uuid": item.card,
                     "outcome": item.outcome,

@@ -1,0 +1,47 @@
+"""What is wrong with a body, field by field: the wire format's exceptions.
+
+    WireError           the body is not what CDS Hooks asks for
+     ├── InvalidInput   a field missing, of the wrong type, or breaking a spec rule
+     └── TooManyItems   more feedback items than the receiver accepts at once
+
+Diagnostics name fields and reasons ("context.patientId: Field required"), never
+values: a value can be PHI. The HTTP edge answers InvalidInput with 400 and
+TooManyItems with 413, both as OperationOutcomes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+__all__ = ["MAX_DIAGNOSTICS", "InvalidInput", "TooManyItems", "WireError", "describe_error"]
+
+# One answer names at most this many problems.
+MAX_DIAGNOSTICS = 20
+
+
+class WireError(ValueError):
+    def __init__(self, *diagnostics: str, expressions: list[str] | None = None) -> None:
+        super().__init__("; ".join(diagnostics))
+        self.diagnostics = list(diagnostics) or [self.__class__.__name__]
+        self.expressions = expressions
+
+
+class InvalidInput(WireError):
+    """A field is missing, has the wrong type, or breaks a rule of the spec."""
+
+    @classmethod
+    def of(cls, exc: ValidationError, prefix: str = "") -> InvalidInput:
+        """The pydantic errors as diagnostics, each prefixed (e.g. "context.")."""
+        return cls(*[prefix + describe_error(e) for e in exc.errors()][:MAX_DIAGNOSTICS])
+
+
+class TooManyItems(WireError):
+    """More items in one body than the receiver accepts."""
+
+
+def describe_error(error: Any) -> str:
+    """'context.patientId: Field required' from a pydantic error, without its input value."""
+    loc = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+    return f"{loc}: {error.get('msg', 'invalid')}" if loc else str(error.get("msg", "invalid"))

@@ -1,0 +1,130 @@
+"""CDS Hooks 2.0 requests, field by field: the envelope, then the hook's own context.
+
+The envelope is parsed first (hook, hookInstance, fhirServer, fhirAuthorization,
+context, prefetch, extension); the context is then checked against the model of
+the hook being served (`CONTEXT_MODELS`), so an error can say exactly which field
+is wrong ("context.selections: Field required").
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from cds_hooks.base import Hook
+from cds_hooks.errors import InvalidInput
+
+__all__ = [
+    "CONTEXT_MODELS",
+    "FhirAuthorization",
+    "HookContext",
+    "HookRequest",
+    "OrderSelectContext",
+    "OrderSignContext",
+    "PatientViewContext",
+    "parse_context",
+    "parse_request",
+]
+
+
+class FhirAuthorization(BaseModel):
+    """The access token the client grants. SecretStr: it never prints or logs."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    access_token: SecretStr
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 (a scheme name, not a secret)
+    expires_in: int | None = None
+    scope: str | None = None
+    subject: str | None = None
+    patient: str | None = None
+
+
+class HookRequest(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    hook: str = Field(min_length=1)
+    hookInstance: str = Field(min_length=1)
+    fhirServer: str | None = None
+    fhirAuthorization: FhirAuthorization | None = None
+    context: dict[str, Any]
+    prefetch: dict[str, Any] | None = None
+    extension: dict[str, Any] | None = None
+
+    @field_validator("hookInstance")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        # PostgreSQL text cannot hold it; a UUID never does.
+        if "\x00" in value:
+            raise ValueError("must not contain the NUL character (U+0000)")
+        return value
+
+    @model_validator(mode="after")
+    def _server_with_token(self) -> HookRequest:
+        if self.fhirAuthorization is not None and not self.fhirServer:
+            raise ValueError("fhirAuthorization requires fhirServer")
+        return self
+
+
+class HookContext(BaseModel):
+    """What every hook's context holds."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    userId: str | None = None
+    patientId: str = Field(min_length=1)
+    encounterId: str | None = None
+
+
+class PatientViewContext(HookContext):
+    pass
+
+
+class _Bundle(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    resourceType: Literal["Bundle"]
+    entry: list[Any] | None = None
+
+
+class OrderSignContext(HookContext):
+    draftOrders: _Bundle
+
+
+class OrderSelectContext(HookContext):
+    selections: list[str] = Field(min_length=1)
+    draftOrders: _Bundle
+
+
+CONTEXT_MODELS: dict[Hook, type[HookContext]] = {
+    Hook.PATIENT_VIEW: PatientViewContext,
+    Hook.ORDER_SELECT: OrderSelectContext,
+    Hook.ORDER_SIGN: OrderSignContext,
+}
+
+
+def parse_request(body: Any) -> HookRequest:
+    """The envelope of a decoded JSON body, or InvalidInput naming each bad field."""
+    if not isinstance(body, dict):
+        raise InvalidInput("the request body must be a JSON object")
+    try:
+        return HookRequest.model_validate(body)
+    except ValidationError as exc:
+        raise InvalidInput.of(exc) from None
+
+
+def parse_context(hook: Hook, context: dict[str, Any]) -> HookContext:
+    """The context checked against `hook`'s model, or InvalidInput naming each bad field."""
+    try:
+        return CONTEXT_MODELS[hook].model_validate(context)
+    except ValidationError as exc:
+        raise InvalidInput.of(exc, prefix="context.") from None

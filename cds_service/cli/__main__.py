@@ -1,0 +1,5 @@
+"""`python -m cds_service.cli`: the `ms-cds` command."""
+
+from cds_service.cli.main import app
+
+app()
