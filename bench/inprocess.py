@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from cds_service.facts_cache import FactsCache
 from cds_service.jsonio import encode_json
 from cds_service.limits import decode_hook_body
 from cds_service.pipeline import run_service
@@ -50,16 +49,12 @@ class InProcessResult:
         }
 
 
-async def call_once(
-    service_id: str, body: bytes, settings: Settings, cache: FactsCache | None = None
-) -> dict[str, Any]:
+async def call_once(service_id: str, body: bytes, settings: Settings) -> dict[str, Any]:
     """The service's work for one request body, as the HTTP route does it."""
     request = parse_request(
         decode_hook_body(body, settings.max_json_depth, settings.max_element_depth)
     )
-    response, _ = await run_service(
-        SERVICES[service_id], request, settings, TODAY, None, cache=cache
-    )
+    response, _ = await run_service(SERVICES[service_id], request, settings, TODAY, None)
     return json.loads(encode_json(response))
 
 

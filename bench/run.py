@@ -8,7 +8,6 @@ Writes bench/results.json and prints one table.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import json
 import os
@@ -24,11 +23,10 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.generator import generate
-from bench.inprocess import call_once, measure
+from bench.inprocess import measure
 from bench.load import LoadResult, generator_name, run_load, write_bodies
 from bench.server import serve
 from cds_service.settings import Settings
-from fhir_mappings.resources import configure_validation_memo
 
 RESULTS = Path(__file__).with_name("results.json")
 SERVICE_APP = "cds_service.asgi:app"
@@ -48,31 +46,6 @@ def _requests(size: str, count: int, seed: int, active: bool = False) -> Sized:
         r = generate(i, size, seed, hook, active)  # type: ignore[arg-type]
         out.append((r.service, orjson.dumps(r.body), r.resources, r.msc_order))
     return out
-
-
-def _cache_hit_latency(requests: Sized) -> dict[str, float]:
-    """First call (miss) and a repeat with the same record under another hook (hit)."""
-    settings = Settings(_env_file=None, dev=True, redis_url=None)  # type: ignore[call-arg]
-    from cds_service.facts_cache import cache_for
-
-    cache = cache_for(settings)
-
-    async def run() -> tuple[list[float], list[float]]:
-        misses, hits = [], []
-        for service_id, body, _, _ in requests:
-            started = time.perf_counter()
-            await call_once(service_id, body, settings, cache)
-            misses.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            await call_once(service_id, body, settings, cache)
-            hits.append(time.perf_counter() - started)
-        return misses, hits
-
-    misses, hits = asyncio.run(run())
-    return {
-        "miss_us": round(statistics.median(misses) * 1e6, 1),
-        "hit_us": round(statistics.median(hits) * 1e6, 1),
-    }
 
 
 def _http(bodies: Path, duration: float, rounds: int, log: Console) -> dict[str, Any]:
@@ -270,16 +243,6 @@ def main() -> None:
         console.log(f"in-process: {size}")
         inproc[size] = measure(size, requests, cold).as_dict()
     results["in_process"] = inproc
-    # The validation memo (digests of element values found valid) stays on for the cold
-    # figures: it remembers validity, not requests, and each request above ran once. This
-    # row shows what it saves on the same 1,000 distinct requests.
-    console.log("in-process: typical, validation memo off")
-    configure_validation_memo(0)
-    memo_off = measure("typical", sets["typical"], cold).as_dict()
-    configure_validation_memo(cold.validation_memo_size)
-    results["in_process_validation_memo_off"] = memo_off
-    console.log("in-process: facts cache hit latency")
-    results["facts_cache"] = _cache_hit_latency(sets["typical"][:200])
     if not args.skip_http:
         with tempfile.TemporaryDirectory() as tmp:
             bodies = write_bodies(
@@ -380,13 +343,6 @@ def _table(r: dict[str, Any]) -> Table:
             f"in-process {size} ({v['resources_per_request']:.0f} res, {r['body_kb'][size]} KB)",
             f"{v['us_per_request']:,.0f} us/req, {v['us_per_resource']:.1f} us/res",
             "<= 150 ms" if size == "large" else "",
-        )
-    off = r.get("in_process_validation_memo_off")
-    if off:
-        table.add_row(
-            "in-process typical, validation memo off",
-            f"{off['us_per_request']:,.0f} us/req, {off['us_per_resource']:.1f} us/res",
-            "",
         )
     fc = r.get("facts_cache")
     if fc:

@@ -28,7 +28,6 @@ from cds_service.services import SERVICES
 from cds_service.settings import Settings
 from cds_service.storage import Storage
 from cds_service.warmup import warm_up
-from fhir_mappings.resources import configure_validation_memo
 from fhir_mappings.valuesets import all_value_sets
 
 __all__ = ["OPERATION_OUTCOME_SCHEMA", "create_app"]
@@ -71,7 +70,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
                 await app.state.facts_cache.close()
             log.info("shutdown complete")
 
-    configure_validation_memo(settings.validation_memo_size)
     app = FastAPI(title="MS CDS Hooks service", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.clock = clock

@@ -11,30 +11,16 @@ from datetime import date
 from typing import Any
 
 import httpx
-import orjson
-from pydantic import BaseModel
 
 from cards.engine import Evaluation, StageClock, evaluate
 from cards.model import dump
 from cds_service.errors import BadRequest
-from cds_service.facts_cache import FactsCache
 from cds_service.prefetch import resolve_prefetch
 from cds_service.protocol import HookRequest, parse_context
 from cds_service.services import ServiceDefinition
 from cds_service.settings import Settings
-from fhir_mappings.fingerprint import record_key
 
 __all__ = ["run_service"]
-
-
-def _salt(today: date, *configs: BaseModel) -> str:
-    """What patient facts depend on besides the record: the date and the settings.
-    Sets are sorted: the key must be the same in every worker process."""
-    parts: list[Any] = [today.isoformat()]
-    for model in configs:
-        data = model.model_dump(mode="json")
-        parts.append({k: sorted(v) if isinstance(v, list) else v for k, v in data.items()})
-    return orjson.dumps(parts, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _untimed(stage: str) -> AbstractContextManager[object]:
@@ -48,12 +34,10 @@ async def run_service(
     today: date,
     fhir_client: httpx.AsyncClient | None = None,
     stage: StageClock | None = None,
-    cache: FactsCache | None = None,
 ) -> tuple[dict[str, Any], Evaluation]:
     """The response body and evaluation. `fhir_client`: the shared pool for fetching
     missing prefetch (the app's, from its lifespan); None makes a short-lived one.
-    `stage`: the stage clock (the HTTP route's metrics timer); None times nothing.
-    `cache`: patient facts of an identical record (same content, date, settings) reused."""
+    `stage`: the stage clock (the HTTP route's metrics timer); None times nothing."""
     stage = stage or _untimed
     if request.hook != service.hook:
         raise BadRequest(
@@ -70,11 +54,6 @@ async def run_service(
             request, service, context.patientId, drafts, settings, fhir_client
         )
     config, mapping = settings.rule_config(), settings.mapping_config()
-    key = known = None
-    if cache is not None:
-        with stage("mapping"):  # the facts cache is part of mapping
-            key = record_key(record, _salt(today, config, mapping))
-            known = await cache.get(key)
     result = evaluate(
         service.hook,
         record,
@@ -83,10 +62,7 @@ async def run_service(
         selections=getattr(context, "selections", None),
         mapping=mapping,
         stage=stage,
-        known_facts=known,
     )
-    if cache is not None and key is not None and known is None and result.patient_facts:
-        await cache.put(key, result.patient_facts)  # never the facts of an unread record
     with stage("render"):
         body = {"cards": [dump(card) for card in result.cards]}
     return body, result

@@ -180,9 +180,6 @@ class Settings(BaseSettings, RuleThresholds):
     """How long Redis (CDS_REDIS_URL, shared with the replay cache) keeps a patient's facts."""
     redis_timeout_seconds: float = Field(default=0.1, gt=0)
     """Redis call timeout; a slow or down Redis counts as a cache miss, never as an error."""
-    validation_memo_size: int = Field(default=8192, ge=0)
-    """Digests of element values found valid (a recurring code, status, reference is
-    validated once; no content is kept); 0 turns it off."""
 
     @field_validator("log_level", mode="before")
     @classmethod

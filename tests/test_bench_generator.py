@@ -7,7 +7,7 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 
 from bench.generator import generate
-from fhir_mappings.resources import flatten
+from fhir_mappings.reader import flatten
 
 
 def _resources(body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,16 +1,13 @@
-"""The facts cache: repeats across hooks are served from it; a changed record never is."""
+"""The facts cache module on its own (no longer called by the request path; the edge removes it)."""
 
 from __future__ import annotations
 
 import copy
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from cds_service.facts_cache import (
     MemoryFactsCache,
@@ -21,7 +18,7 @@ from cds_service.facts_cache import (
 from fhir_mappings.build import PatientRecord
 from fhir_mappings.facts import Diagnosis, MsCourse, PatientFacts
 from fhir_mappings.fingerprint import record_key
-from tests.builders import bundle, hook_request, med_request, ms_condition, patient
+from tests.builders import bundle, ms_condition, patient
 from tests.conftest import make_settings
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -38,94 +35,11 @@ def _redis_up() -> bool:
 needs_redis = pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
 
 
-class CountingCache(MemoryFactsCache):
-    """A memory cache that counts hits and misses."""
-
-    def __init__(self) -> None:
-        super().__init__(100)
-        self.hits = self.misses = 0
-
-    async def get(self, key: str) -> PatientFacts | None:
-        found = await super().get(key)
-        if found is None:
-            self.misses += 1
-        else:
-            self.hits += 1
-        return found
-
-
 def _facts(source: str = "Condition/ms-1") -> PatientFacts:
     diagnosis = Diagnosis(
         source=source, course=MsCourse.RELAPSING_REMITTING, matched_by="http://snomed.info/sct|1"
     )
     return PatientFacts(patient_ref="Patient/pat-1", ms_diagnoses=(diagnosis,))
-
-
-def _msc_request(hook: str = "order-select", **kwargs: Any) -> dict[str, Any]:
-    msc = med_request("msc-1", text="Mesenchymal stem cell infusion")
-    return hook_request(hook, drafts=[msc], **kwargs)
-
-
-def _topics(response: Any) -> list[str]:
-    assert response.status_code == 200, response.text
-    return [card["source"]["topic"]["code"] for card in response.json()["cards"]]
-
-
-@pytest.fixture
-def counted(app_factory: Callable[..., FastAPI]) -> tuple[TestClient, CountingCache]:
-    app = app_factory()
-    cache = CountingCache()
-    app.state.facts_cache = cache
-    return TestClient(app), cache
-
-
-def test_repeat_across_hooks_is_a_hit(counted: tuple[TestClient, CountingCache]) -> None:
-    """order-select, order-sign and patient-view with the same record share one derivation."""
-    client, cache = counted
-    conditions = [ms_condition()]
-    first = _topics(
-        client.post("/cds-services/ms-order-select", json=_msc_request(conditions=conditions))
-    )
-    second = _topics(
-        client.post(
-            "/cds-services/ms-order-sign", json=_msc_request("order-sign", conditions=conditions)
-        )
-    )
-    client.post(
-        "/cds-services/ms-patient-view", json=hook_request("patient-view", conditions=conditions)
-    )
-    assert first == second == ["mscWarning"]
-    assert (cache.misses, cache.hits) == (1, 2)
-
-
-def test_changed_record_is_never_served_stale(counted: tuple[TestClient, CountingCache]) -> None:
-    """Adding, then refuting, the MS diagnosis changes the answer each time despite the cache."""
-    client, cache = counted
-    url = "/cds-services/ms-order-select"
-    assert _topics(client.post(url, json=_msc_request())) == []
-    assert _topics(client.post(url, json=_msc_request(conditions=[ms_condition()]))) == [
-        "mscWarning"
-    ]
-    refuted = ms_condition(verification="entered-in-error")
-    assert _topics(client.post(url, json=_msc_request(conditions=[refuted]))) == []
-    assert cache.hits == 0 and cache.misses == 3
-
-
-def test_drafts_are_judged_per_call_on_a_hit(counted: tuple[TestClient, CountingCache]) -> None:
-    """With the patient's facts cached, a different draft order still gets its own answer."""
-    client, cache = counted
-    url = "/cds-services/ms-order-select"
-    # A DMT order reads (and caches) the record; stable RRMS: no card for it.
-    dmt = hook_request(
-        "order-select",
-        drafts=[med_request("d-1", text="Ocrevus 300 mg IV")],
-        conditions=[ms_condition()],
-    )
-    assert _topics(client.post(url, json=dmt)) == []
-    assert _topics(client.post(url, json=_msc_request(conditions=[ms_condition()]))) == [
-        "mscWarning"
-    ]
-    assert cache.hits == 1
 
 
 def test_key_follows_content_not_key_order() -> None:
@@ -200,25 +114,6 @@ async def test_tiered_cache_shares_through_redis(redis_cache: RedisFactsCache) -
     assert len(second_near) == 1
 
 
-@needs_redis
-def test_service_with_redis_answers_and_hits(app_factory: Callable[..., FastAPI]) -> None:
-    """The service configured with CDS_REDIS_URL answers repeats from Redis (memory off)."""
-    app = app_factory(make_settings(redis_url=REDIS_URL, facts_cache_size=0))
-    prefix = f"ms-cds-test:{uuid.uuid4()}:"
-    app.state.facts_cache.prefix = prefix
-    body = _msc_request(conditions=[ms_condition()])
-    with TestClient(app) as client:
-        assert _topics(client.post("/cds-services/ms-order-select", json=body)) == ["mscWarning"]
-        assert _topics(client.post("/cds-services/ms-order-select", json=body)) == ["mscWarning"]
-    import redis
-
-    sync = redis.Redis.from_url(REDIS_URL)
-    keys = list(sync.scan_iter(match=prefix + "*"))
-    assert len(keys) == 1
-    sync.delete(*keys)
-    sync.close()
-
-
 async def test_redis_down_is_a_miss_not_an_error() -> None:
     """An unreachable Redis makes get a miss and put a no-op."""
     with socket.socket() as sock:
@@ -240,18 +135,3 @@ def test_record_key_survives_integers_past_64_bits() -> None:
     assert record_key(record) == record_key(record)
     other = PatientRecord(patient_id="p", prefetch={"observations": {**huge, "valueInteger": 1}})
     assert record_key(record) != record_key(other)
-
-
-def test_an_unread_record_is_never_cached(counted: tuple[TestClient, CountingCache]) -> None:
-    """An order no rule can use leaves the record unread, and nothing unread is cached."""
-    client, cache = counted
-    baclofen = hook_request(
-        "order-select",
-        drafts=[med_request("d-2", text="Baclofen 10 mg")],
-        conditions=[ms_condition()],
-    )
-    assert _topics(client.post("/cds-services/ms-order-select", json=baclofen)) == []
-    assert cache.hits == 0 and cache.misses == 1
-    msc = _msc_request(conditions=[ms_condition()])
-    assert _topics(client.post("/cds-services/ms-order-select", json=msc)) == ["mscWarning"]
-    assert cache.hits == 0  # the baclofen call stored nothing: this one read the record

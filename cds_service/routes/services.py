@@ -84,7 +84,6 @@ async def call_service(
             call.today,
             fhir_client,
             stage=timer.stage,
-            cache=request.app.state.facts_cache,
         )
     except CDSError:
         _note_call(request, service.id, hook_request, settings)
