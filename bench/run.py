@@ -410,12 +410,13 @@ def _table(r: dict[str, Any]) -> Table:
             f"{m['rss_after_1k_mb']} / {m['rss_after_10k_mb']} MB",
             "<= 150 MB, no growth",
         )
-    f = r["fetch"]
-    if "ratio" in f:
-        shown = f"1 key {f['one_key_ms']} ms, 5 keys {f['five_keys_ms']} ms ({f['ratio']}x)"
-    else:
-        shown = f["status"]
-    table.add_row("fallback fetch: 5 missing keys, stub 100 ms", shown, "<= 1.5x one call")
+    f = r.get("fetch")
+    if f is not None:
+        if "ratio" in f:
+            shown = f"1 key {f['one_key_ms']} ms, 5 keys {f['five_keys_ms']} ms ({f['ratio']}x)"
+        else:
+            shown = f["status"]
+        table.add_row("fallback fetch: 5 missing keys, stub 100 ms", shown, "<= 1.5x one call")
     for name, target in r["targets"].items():
         table.add_row(f"target {name}", str(target["measured"]), "PASS" if target["ok"] else "FAIL")
     return table

@@ -32,12 +32,18 @@ _EXCLUDED_VERIFICATION = {"refuted", "entered-in-error"}
 MsMatch = tuple[MsCourse, str | None, str, bool]  # course, activity, matched by, relapse
 
 
-def classify_concept(concept: Concept) -> MsMatch | None:
+def _names_not_ms(concept: Concept) -> bool:
+    """Text naming CIS, RIS or another non-MS disease."""
+    not_ms = load("not_ms")
+    return any(not_ms.matches(text) for text in concept.texts)
+
+
+def classify_concept(concept: Concept, not_ms_text: bool | None = None) -> MsMatch | None:
     """(course, activity, matched_by, relapse) when the concept states MS, else None.
 
     A code wins over text; CIS and RIS (by code, or by text when MS is only named
     in text) are not MS. Of the texts, a course-naming pattern beats plain "multiple
-    sclerosis".
+    sclerosis". `not_ms_text`: `_names_not_ms(concept)`, when already known.
     """
     ms, not_ms = load("ms_diagnosis"), load("not_ms")
     for system, code in concept.codings:
@@ -53,7 +59,9 @@ def classify_concept(concept: Concept) -> MsMatch | None:
                 f"{found.system}|{found.code}",
                 bool(attrs.get("relapse")),
             )
-    if not concept.texts or any(not_ms.matches(text) for text in concept.texts):
+    if not concept.texts:
+        return None
+    if _names_not_ms(concept) if not_ms_text is None else not_ms_text:
         return None
     best: MsMatch | None = None
     for text in concept.texts:
@@ -64,14 +72,13 @@ def classify_concept(concept: Concept) -> MsMatch | None:
     return best
 
 
-def _relapse_of(concept: Concept) -> str | None:
+def _relapse_of(concept: Concept, not_ms_text: bool) -> str | None:
     """How a concept states an MS relapse (a code, or text not naming a non-MS disease)."""
     relapse = load("ms_relapse")
     found = relapse.match_concept(concept, use_text=False)
     if isinstance(found, Code):
         return f"{found.system}|{found.code}"
-    not_ms = load("not_ms")
-    if any(not_ms.matches(text) for text in concept.texts):
+    if not_ms_text:
         return None
     return "text" if any(relapse.matches(text) for text in concept.texts) else None
 
@@ -97,7 +104,9 @@ def read_conditions(conditions: Iterable[Resource], birth: DateSpan | None) -> C
             continue
         known = seen.get(concept)
         if known is None:
-            known = seen[concept] = (classify_concept(concept), _relapse_of(concept))
+            not_ms_text = _names_not_ms(concept)
+            known = (classify_concept(concept, not_ms_text), _relapse_of(concept, not_ms_text))
+            seen[concept] = known
         ms, relapse = known
         if ms is None and relapse is None:
             continue

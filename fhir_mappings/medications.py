@@ -177,4 +177,4 @@ def dmt_exposures(medications: Iterable[Resource], config: MappingConfig) -> lis
         exposure = _exposure(resource, found) if found is not None else None
         if exposure is not None:
             by_ingredient.setdefault(exposure.ingredient, []).append(exposure)
-    return [_merge(items) for items in by_ingredient.values()]
+    return [items[0] if len(items) == 1 else _merge(items) for items in by_ingredient.values()]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from fhir_mappings.dates import parse_span
 from fhir_mappings.facts import DateSpan, ParseNote, Problem
@@ -39,10 +39,10 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
-@dataclass(frozen=True, slots=True)
-class Concept:
+class Concept(NamedTuple):
     """A CodeableConcept as read: its (system, code) pairs, and its texts (`text`, then
-    the codings' displays) with whitespace runs as one space, each text once."""
+    the codings' displays) with whitespace runs as one space, each text once. A tuple:
+    cheap to make and to hash (matches are remembered by concept within one read)."""
 
     codings: tuple[tuple[str | None, str], ...]
     texts: tuple[str, ...]
