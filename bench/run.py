@@ -333,6 +333,15 @@ def _targets(r: dict[str, Any]) -> dict[str, Any]:
     return t
 
 
+def _rounds(
+    table: Table, label: str, pairs: list[tuple[float, float]], ratios: list[str], target: str
+) -> None:
+    """One row per scenario of alternating rounds, and its ratio (the median, last)."""
+    shown = "; ".join(f"{a:,.1f} / {b:,.1f}" for a, b in pairs)
+    table.add_row(label, shown, "ratios " + ", ".join(ratios[:-1]))
+    table.add_row("  ratio (median of rounds)", ratios[-1], target)
+
+
 def _table(r: dict[str, Any]) -> Table:
     table = Table(title=f"ms-cds bench (load average {r['machine']['load_average_start']})")
     table.add_column("measure")
@@ -351,27 +360,22 @@ def _table(r: dict[str, Any]) -> Table:
         )
     if "pv_http" in r:
         pv, large = r["pv_http"], r["pv_large_http"]
-        table.add_row(
+        _rounds(
+            table,
             "patient-view, record read: service / baseline req/s (per round)",
-            "; ".join(
-                f"{c['req_per_s']:,.0f} / {b['req_per_s']:,.0f}"
+            [
+                (c["req_per_s"], b["req_per_s"])
                 for b, c in zip(pv["baseline"], pv["service"], strict=True)
-            ),
-            "ratios " + ", ".join(f"{x:.0%}" for x in pv["ratio_per_round"]),
+            ],
+            [f"{x:.0%}" for x in [*pv["ratio_per_round"], pv["ratio_service_to_baseline"]]],
+            ">= 25%",
         )
-        table.add_row(
-            "  ratio (median of rounds)", f"{pv['ratio_service_to_baseline']:.0%}", ">= 25%"
-        )
-        table.add_row(
+        _rounds(
+            table,
             "patient-view 2,000 res, p50 ms: service / baseline (per round)",
-            "; ".join(
-                f"{s_} / {b}"
-                for b, s_ in zip(large["baseline_p50_ms"], large["service_p50_ms"], strict=True)
-            ),
-            "ratios " + ", ".join(f"{x}x" for x in large["ratio_per_round"]),
-        )
-        table.add_row(
-            "  ratio (median of rounds)", f"{large['ratio_service_to_baseline']}x", "<= 3x"
+            list(zip(large["service_p50_ms"], large["baseline_p50_ms"], strict=True)),
+            [f"{x}x" for x in [*large["ratio_per_round"], large["ratio_service_to_baseline"]]],
+            "<= 3x",
         )
     if "http" in r:
         h = r["http"]
