@@ -11,6 +11,12 @@ the same seed always gives the same bytes. Sizes:
 
 Each request carries one draft order; about one in ten is an MSC order.
 
+`active=True` (the patient-view scenarios whose record the rules really read): the
+same sizes, with a younger patient (about half under 45), a recent MS onset, MS
+relapses (coded and text-only), recent-dated EDSS scores and MRI lesion counts
+with varied values, and high-efficacy as well as platform DMTs (some stopped for
+lack of efficacy), so every rule's criteria are worked out from the record.
+
 Codes: MS, DMT, EDSS and MSC codes are the project's own value sets
 (/work/shared/CONTEXT.md section 2). Unrelated codes are common, well-known
 SNOMED CT, RxNorm ingredient and LOINC codes; the MRI lesion counts use a
@@ -124,6 +130,12 @@ LABS = [
     ("29463-7", "Body weight", "kg", 50, 110, "vital-signs"),
     ("39156-5", "Body mass index (BMI) [Ratio]", "kg/m2", 18, 38, "vital-signs"),
 ]
+# ms_relapse.json's code and a text its patterns read (fhir_mappings/valuesets)
+RELAPSE = ("192929006", "Exacerbation of multiple sclerosis")
+RELAPSE_TEXTS = ["MS relapse", "Multiple sclerosis exacerbation"]
+HIGH_EFFICACY = [("1876366", "ocrelizumab"), ("354770", "natalizumab"), ("117055", "alemtuzumab")]
+PLATFORM = [("1310520", "teriflunomide"), ("1373478", "dimethyl fumarate")]
+STOP_REASONS = ["Lack of efficacy", "Patient preference", "Breakthrough disease"]
 MRI_COUNTS = [
     ("gd-enhancing-lesions", "Number of gadolinium-enhancing lesions on MRI brain"),
     ("new-enlarging-t2-lesions", "Number of new or enlarging T2 lesions on MRI brain"),
@@ -191,9 +203,10 @@ def _status(system: str, code: str) -> dict[str, Any]:
     return {"coding": [{"system": system, "code": code}]}
 
 
-def _patient(p: _Patient) -> dict[str, Any]:
+def _patient(p: _Patient, young: bool = False) -> dict[str, Any]:
     rng = p.rng
-    born = date(1950 + rng.randrange(50), 1 + rng.randrange(12), 1 + rng.randrange(28))
+    first, span = (1966, 36) if young else (1950, 50)
+    born = date(first + rng.randrange(span), 1 + rng.randrange(12), 1 + rng.randrange(28))
     return {
         "resourceType": "Patient",
         "id": p.pid,
@@ -262,7 +275,12 @@ def _medication(p: _Patient, rxcui: str, name: str, statement: bool, status: str
 
 
 def _observation(
-    p: _Patient, concept: dict[str, Any], value: float, unit: str, category: str
+    p: _Patient,
+    concept: dict[str, Any],
+    value: float,
+    unit: str,
+    category: str,
+    years_back: float = 8,
 ) -> dict[str, Any]:
     obs: dict[str, Any] = {
         "resourceType": "Observation",
@@ -272,7 +290,7 @@ def _observation(
         "category": [_status(OBS_CATEGORY, category)],
         "code": concept,
         "subject": p.ref,
-        "effectiveDateTime": p.day() + "T09:30:00Z",
+        "effectiveDateTime": p.day(years_back) + "T09:30:00Z",
         "issued": p.day(1) + "T10:00:00Z",
         "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit},
     }
@@ -303,6 +321,60 @@ def _lab(p: _Patient) -> dict[str, Any]:
         }
     ]
     return obs
+
+
+def _active_conditions(p: _Patient, count: int) -> list[dict[str, Any]]:
+    """MS Conditions with an onset in the last 12 years, and 0-3 relapses in the last 2."""
+    out = _ms_conditions(p, count)
+    for condition in out:
+        condition["onsetDateTime"] = p.day(12)
+    for _ in range(p.rng.randrange(4)):
+        if p.rng.random() < 0.5:
+            concept = _concept(SNOMED, *RELAPSE)
+        else:
+            concept = {"text": p.rng.choice(RELAPSE_TEXTS)}
+        status = p.rng.choice(["active", "resolved"])
+        relapse = _condition(p, concept, status, "encounter-diagnosis")
+        relapse["onsetDateTime"] = p.day(2)
+        out.append(relapse)
+    return out
+
+
+def _active_dmts(
+    p: _Patient, count: int, requests: list[dict[str, Any]], statements: list[dict[str, Any]]
+) -> None:
+    """High-efficacy and platform DMTs started in the last 6 years; the last one current,
+    the others stopped (some for lack of efficacy)."""
+    rng = p.rng
+    for i in range(count):
+        rxcui, name = rng.choice(HIGH_EFFICACY if rng.random() < 0.5 else PLATFORM)
+        current = i == count - 1
+        statement = bool(i % 2)
+        med = _medication(p, rxcui, name, statement, "active" if current else "stopped")
+        start = p.day(6)
+        period: dict[str, Any] = {"start": start}
+        if not current:
+            period["end"] = max(start, p.day(2))  # ISO dates compare as strings
+            reason = {"text": rng.choice(STOP_REASONS)}
+            med["statusReason"] = [reason] if statement else reason
+        if statement:
+            med["effectivePeriod"] = period
+        else:
+            med["authoredOn"] = start
+            med["dispenseRequest"] = {"validityPeriod": period}
+        (statements if statement else requests).append(med)
+
+
+def _active_edss(p: _Patient) -> dict[str, Any]:
+    score = p.rng.choice([1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 6.5])
+    concept = _concept(SNOMED, "273554001", "Kurtzke multiple sclerosis rating scale")
+    return _observation(p, concept, score, "{score}", "survey", years_back=3)
+
+
+def _active_mri(p: _Patient) -> dict[str, Any]:
+    code, display = p.rng.choice(MRI_COUNTS)
+    count = p.rng.randrange(0, 4)
+    return _observation(p, _concept(LOCAL, code, display), count, "{count}", "imaging", 1.5)
 
 
 def _procedure(p: _Patient) -> dict[str, Any]:
@@ -357,13 +429,22 @@ def _bundle(resources: list[dict[str, Any]], kind: str = "searchset") -> dict[st
 
 
 def generate(
-    index: int, size: Size = "typical", seed: int = 8, hook: str | None = None
+    index: int,
+    size: Size = "typical",
+    seed: int = 8,
+    hook: str | None = None,
+    active: bool = False,
 ) -> SyntheticRequest:
-    """Request number `index` of a seeded series: a distinct patient every time."""
-    p = _Patient(index, size, seed)
+    """Request number `index` of a seeded series: a distinct patient every time.
+    `active`: a record with disease activity for the rules to judge (module docstring)."""
+    p = _Patient(index, size, seed + (1000 if active else 0))
     plan = _PLAN[size]
     rng = p.rng
-    conditions = _ms_conditions(p, plan["ms"])
+    if active:
+        conditions = _active_conditions(p, plan["ms"])
+        unrelated = max(0, plan["cond"] - (len(conditions) - plan["ms"]))
+    else:
+        conditions, unrelated = _ms_conditions(p, plan["ms"]), plan["cond"]
     conditions += [
         _condition(
             p,
@@ -371,11 +452,13 @@ def generate(
             rng.choice(["active", "resolved"]),
             "problem-list-item",
         )
-        for code, display in (rng.choice(OTHER_CONDITIONS) for _ in range(plan["cond"]))
+        for code, display in (rng.choice(OTHER_CONDITIONS) for _ in range(unrelated))
     ]
     requests: list[dict[str, Any]] = []
     statements: list[dict[str, Any]] = []
-    for i in range(plan["dmt"]):
+    if active:
+        _active_dmts(p, plan["dmt"], requests, statements)
+    for i in range(0 if active else plan["dmt"]):
         rxcui, name = rng.choice(DMTS)
         status = "active" if i == plan["dmt"] - 1 else "stopped"
         (statements if i % 2 else requests).append(_medication(p, rxcui, name, bool(i % 2), status))
@@ -385,8 +468,8 @@ def generate(
         (statements if i % 3 == 0 else requests).append(
             _medication(p, rxcui, name, i % 3 == 0, status)
         )
-    observations = [_edss(p) for _ in range(plan["edss"])]
-    observations += [_mri(p) for _ in range(plan["mri"])]
+    observations = [(_active_edss if active else _edss)(p) for _ in range(plan["edss"])]
+    observations += [(_active_mri if active else _mri)(p) for _ in range(plan["mri"])]
     observations += [_lab(p) for _ in range(plan["lab"])]
     rng.shuffle(observations)
     procedures = [_procedure(p) for _ in range(plan["proc"])]
@@ -404,7 +487,7 @@ def generate(
         "hookInstance": f"{rng.getrandbits(128):032x}",
         "context": context,
         "prefetch": {
-            "patient": _patient(p),
+            "patient": _patient(p, young=active),
             "conditions": _bundle(conditions),
             "medicationRequests": _bundle(requests),
             "medicationStatements": _bundle(statements),
@@ -421,6 +504,6 @@ def generate(
 
 
 def generate_many(
-    count: int, size: Size = "typical", seed: int = 8, hook: str | None = None
+    count: int, size: Size = "typical", seed: int = 8, hook: str | None = None, active: bool = False
 ) -> list[SyntheticRequest]:
-    return [generate(i, size, seed, hook) for i in range(count)]
+    return [generate(i, size, seed, hook, active) for i in range(count)]

@@ -38,10 +38,12 @@ SERVICE_ENV = {"CDS_DEV": "true"}
 Sized = list[tuple[str, bytes, int, bool]]
 
 
-def _requests(size: str, count: int, seed: int) -> Sized:
+def _requests(size: str, count: int, seed: int, active: bool = False) -> Sized:
+    """`active`: patient-view requests whose record the rules read (bench.generator)."""
     out = []
     for i in range(count):
-        r = generate(i, size, seed)  # type: ignore[arg-type]
+        hook = "patient-view" if active else None
+        r = generate(i, size, seed, hook, active)  # type: ignore[arg-type]
         out.append((r.service, orjson.dumps(r.body), r.resources, r.msc_order))
     return out
 
@@ -79,6 +81,68 @@ def _http(bodies: Path, duration: float, rounds: int, log: Console) -> dict[str,
     out["ratio_per_round"] = [round(r, 3) for r in ratios]
     out["ratio_service_to_baseline"] = round(statistics.median(ratios), 3)
     return out
+
+
+def _pv_http(bodies: Path, duration: float, rounds: int, log: Console) -> dict[str, Any]:
+    """patient-view with the record read (typical, active): req/s against the baseline,
+    alternating rounds; the ratio is the median of the rounds' ratios."""
+    url_path = "/cds-services/ms-patient-view"
+    baseline: list[LoadResult] = []
+    service: list[LoadResult] = []
+    for round_ in range(rounds):
+        log.log(f"HTTP patient-view round {round_ + 1}/{rounds}: baseline")
+        with serve(BASELINE_APP, ready_path="/docs") as server:
+            run_load(server.url + url_path, bodies, duration=2)
+            baseline.append(run_load(server.url + url_path, bodies, duration=duration))
+        log.log(f"HTTP patient-view round {round_ + 1}/{rounds}: service")
+        with serve(SERVICE_APP, SERVICE_ENV, ready_path="/cds-services") as server:
+            run_load(server.url + url_path, bodies, duration=2)
+            service.append(run_load(server.url + url_path, bodies, duration=duration))
+    ratios = [c.rps / b.rps for b, c in zip(baseline, service, strict=True)]
+    return {
+        "baseline": [r.as_dict() for r in baseline],
+        "service": [r.as_dict() for r in service],
+        "ratio_per_round": [round(r, 3) for r in ratios],
+        "ratio_service_to_baseline": round(statistics.median(ratios), 3),
+    }
+
+
+def _one_at_a_time(app: str, env: dict[str, str] | None, ready: str, requests: Sized) -> float:
+    """Median latency (ms) of each request sent alone, twice over, after one warm-up."""
+    import httpx
+
+    times = []
+    with serve(app, env, ready_path=ready) as server:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            for i, (service_id, body, _, _) in enumerate([requests[0], *requests * 2]):
+                started = time.perf_counter()
+                response = client.post(
+                    f"/cds-services/{service_id}",
+                    content=body,
+                    headers={"content-type": "application/json"},
+                )
+                if i:
+                    times.append(time.perf_counter() - started)
+                response.raise_for_status()
+    return statistics.median(times) * 1000
+
+
+def _pv_large_http(requests: Sized, rounds: int, log: Console) -> dict[str, Any]:
+    """2,000-resource patient-views with the record read, one at a time: the service's
+    p50 latency against the baseline's, alternating rounds (median of the rounds' ratios)."""
+    baseline, service = [], []
+    for round_ in range(rounds):
+        log.log(f"HTTP large patient-view round {round_ + 1}/{rounds}")
+        baseline.append(_one_at_a_time(BASELINE_APP, None, "/docs", requests))
+        service.append(_one_at_a_time(SERVICE_APP, SERVICE_ENV, "/cds-services", requests))
+    ratios = [s / b for b, s in zip(baseline, service, strict=True)]
+    return {
+        "requests": len(requests),
+        "baseline_p50_ms": [round(b, 2) for b in baseline],
+        "service_p50_ms": [round(s, 2) for s in service],
+        "ratio_per_round": [round(r, 2) for r in ratios],
+        "ratio_service_to_baseline": round(statistics.median(ratios), 2),
+    }
 
 
 def _large_http(requests: Sized) -> dict[str, float]:
@@ -135,6 +199,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per HTTP run")
     parser.add_argument("--rounds", type=int, default=3, help="baseline/service alternations")
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument(
+        "--pv-only", action="store_true", help="only the patient-view scenarios (record read)"
+    )
     args = parser.parse_args()
     console = Console(width=max(Console().width, 110))
     results: dict[str, Any] = {
@@ -147,15 +214,25 @@ def main() -> None:
         "seed": args.seed,
     }
     console.log("generating synthetic patients")
-    sets = {
-        "small": _requests("small", 300, args.seed),
-        "typical": _requests("typical", 1000, args.seed),
-        "large": _requests("large", 5, args.seed),
-    }
+    sets = (
+        {}
+        if args.pv_only
+        else {
+            "small": _requests("small", 300, args.seed),
+            "typical": _requests("typical", 1000, args.seed),
+            "large": _requests("large", 5, args.seed),
+        }
+    )
+    sets["pv_typical"] = _requests("typical", 1000, args.seed, active=True)
+    sets["pv_large"] = _requests("large", 10, args.seed, active=True)
     results["body_kb"] = {
         k: round(statistics.mean(len(r[1]) for r in v) / 1024, 1) for k, v in sets.items()
     }
-    cold = Settings(_env_file=None, dev=True, redis_url=None)  # type: ignore[call-arg]
+    if args.pv_only:
+        _patient_view(results, sets, args, console)
+        _finish(results, console)
+        return
+    cold = _cold_settings()
     inproc = {}
     for size, requests in sets.items():
         console.log(f"in-process: {size}")
@@ -174,8 +251,35 @@ def main() -> None:
             results["large_http"] = _large_http(sets["large"])
             console.log("memory: RSS after 1,000 and 10,000 requests")
             results["memory"] = _memory(bodies)
+    _patient_view(results, sets, args, console)
     console.log("fallback fetch")
     results["fetch"] = _fetch()
+    _finish(results, console)
+
+
+def _patient_view(
+    results: dict[str, Any], sets: dict[str, Sized], args: argparse.Namespace, console: Console
+) -> None:
+    """The patient-view scenarios whose record the rules read: in process, then HTTP."""
+    for size in ("pv_typical", "pv_large"):
+        if size not in results.setdefault("in_process", {}):
+            console.log(f"in-process: {size}")
+            results["in_process"][size] = measure(size, sets[size], _cold_settings()).as_dict()
+    if args.skip_http:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        bodies = write_bodies(
+            Path(tmp) / "pv.tsv", [(f"/cds-services/{s}", b) for s, b, _, _ in sets["pv_typical"]]
+        )
+        results["pv_http"] = _pv_http(bodies, args.duration, args.rounds, console)
+    results["pv_large_http"] = _pv_large_http(sets["pv_large"], args.rounds, console)
+
+
+def _cold_settings() -> Settings:
+    return Settings(_env_file=None, dev=True, redis_url=None)  # type: ignore[call-arg]
+
+
+def _finish(results: dict[str, Any], console: Console) -> None:
     results["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     results["targets"] = _targets(results)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
@@ -185,6 +289,13 @@ def main() -> None:
 
 def _targets(r: dict[str, Any]) -> dict[str, Any]:
     t: dict[str, Any] = {}
+    if "pv_http" in r:
+        ratio = r["pv_http"]["ratio_service_to_baseline"]
+        t["pv_record_ratio>=0.25"] = {"measured": ratio, "ok": ratio >= 0.25}
+        ratio = r["pv_large_http"]["ratio_service_to_baseline"]
+        t["pv_large_p50_x_baseline<=3"] = {"measured": ratio, "ok": ratio <= 3}
+    if "large" not in r["in_process"]:
+        return t  # --pv-only
     large = r["in_process"]["large"]["us_per_request"] / 1000
     t["large_patient_ms<=150"] = {"measured": round(large, 1), "ok": large <= 150}
     typical = r["in_process"]["typical"]
@@ -221,6 +332,15 @@ def _targets(r: dict[str, Any]) -> dict[str, Any]:
     return t
 
 
+def _rounds(
+    table: Table, label: str, pairs: list[tuple[float, float]], ratios: list[str], target: str
+) -> None:
+    """One row per scenario of alternating rounds, and its ratio (the median, last)."""
+    shown = "; ".join(f"{a:,.1f} / {b:,.1f}" for a, b in pairs)
+    table.add_row(label, shown, "ratios " + ", ".join(ratios[:-1]))
+    table.add_row("  ratio (median of rounds)", ratios[-1], target)
+
+
 def _table(r: dict[str, Any]) -> Table:
     table = Table(title=f"ms-cds bench (load average {r['machine']['load_average_start']})")
     table.add_column("measure")
@@ -231,6 +351,25 @@ def _table(r: dict[str, Any]) -> Table:
             f"in-process {size} ({v['resources_per_request']:.0f} res, {r['body_kb'][size]} KB)",
             f"{v['us_per_request']:,.0f} us/req, {v['us_per_resource']:.1f} us/res",
             "<= 150 ms" if size == "large" else "",
+        )
+    if "pv_http" in r:
+        pv, large = r["pv_http"], r["pv_large_http"]
+        _rounds(
+            table,
+            "patient-view, record read: service / baseline req/s (per round)",
+            [
+                (c["req_per_s"], b["req_per_s"])
+                for b, c in zip(pv["baseline"], pv["service"], strict=True)
+            ],
+            [f"{x:.0%}" for x in [*pv["ratio_per_round"], pv["ratio_service_to_baseline"]]],
+            ">= 25%",
+        )
+        _rounds(
+            table,
+            "patient-view 2,000 res, p50 ms: service / baseline (per round)",
+            list(zip(large["service_p50_ms"], large["baseline_p50_ms"], strict=True)),
+            [f"{x}x" for x in [*large["ratio_per_round"], large["ratio_service_to_baseline"]]],
+            "<= 3x",
         )
     if "http" in r:
         h = r["http"]
@@ -274,12 +413,13 @@ def _table(r: dict[str, Any]) -> Table:
             f"{m['rss_after_1k_mb']} / {m['rss_after_10k_mb']} MB",
             "<= 150 MB, no growth",
         )
-    f = r["fetch"]
-    if "ratio" in f:
-        shown = f"1 key {f['one_key_ms']} ms, 5 keys {f['five_keys_ms']} ms ({f['ratio']}x)"
-    else:
-        shown = f["status"]
-    table.add_row("fallback fetch: 5 missing keys, stub 100 ms", shown, "<= 1.5x one call")
+    f = r.get("fetch")
+    if f is not None:
+        if "ratio" in f:
+            shown = f"1 key {f['one_key_ms']} ms, 5 keys {f['five_keys_ms']} ms ({f['ratio']}x)"
+        else:
+            shown = f["status"]
+        table.add_row("fallback fetch: 5 missing keys, stub 100 ms", shown, "<= 1.5x one call")
     for name, target in r["targets"].items():
         table.add_row(f"target {name}", str(target["measured"]), "PASS" if target["ok"] else "FAIL")
     return table

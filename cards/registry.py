@@ -79,7 +79,7 @@ def patient_record_needed(hook: str, judged: tuple[DraftOrder, ...]) -> bool:
     patient-view always reads it. At the order hooks every rule judges an MSC or a
     DMT order (mscWarning, dmtEscalation, ppmsOcrelizumab); with neither among the
     judged orders no rule can fire, so the record need not be parsed (most orders a
-    health system sends are neither). tests/test_registry_shortcut.py holds this
+    health system sends are neither). tests/cards/test_engine.py holds this
     against every golden request.
     """
     if hook not in ORDER_HOOKS:

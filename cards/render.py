@@ -14,7 +14,7 @@ __all__ = [
     "EXPLANATION_KEY",
     "explanation",
     "new_uuid",
-    "proposal_suggestion",
+    "proposal_suggestions",
     "render_msc_warning",
     "source_for",
 ]
@@ -64,7 +64,16 @@ def links(topic: str) -> list[Link] | None:
     return [Link(**link) for link in content(topic).get("links", [])] or None
 
 
-def proposal_suggestion(proposal: Proposal, label_key: str) -> Suggestion:
+def proposal_suggestions(proposals: list[Proposal], label_key: str) -> list[Suggestion]:
+    """The proposals as suggestions; one for no patient (a request without patientId
+    reaching the engine directly) cannot be created, so it is left out."""
+    references: dict[str, dict[str, Any]] = {}  # this card's: its proposals share them
+    return [_suggestion(p, label_key, references) for p in proposals if p.patient_ref]
+
+
+def _suggestion(
+    proposal: Proposal, label_key: str, references: dict[str, dict[str, Any]]
+) -> Suggestion:
     """A proposal as a suggestion, worded by its topic's content (`label_key`: which label)."""
     text = content(proposal.topic)
     name = proposal.ingredient or ""
@@ -74,16 +83,16 @@ def proposal_suggestion(proposal: Proposal, label_key: str) -> Suggestion:
         description=text["action_description"].format(ingredient=name),
         text=text.get("resource_text", name),
         suggestion_id=new_uuid(),
+        references=references,
     )
 
 
 def render_msc_warning(decision: Decision) -> Card:
     text = content(decision.topic)
     assert decision.order_ref is not None  # noqa: S101 (the msc rule always sets it)
-    alternatives = [
-        proposal_suggestion(p, "alternative_label")
-        for p in decision.details.get("alternatives", [])
-    ]
+    alternatives = proposal_suggestions(
+        decision.details.get("alternatives", []), "alternative_label"
+    )
     remove = Suggestion(
         label=text["suggestion_label"],
         uuid=new_uuid(),

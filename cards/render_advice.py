@@ -15,7 +15,7 @@ from cards.render import (
     links,
     new_uuid,
     override_reasons,
-    proposal_suggestion,
+    proposal_suggestions,
     source_for,
 )
 from cds_hooks import Card
@@ -54,13 +54,10 @@ def _card(decision: Decision, summary_key: str, extra: list[str], **fields: Any)
 
 def _suggestions(decision: Decision) -> dict[str, Any]:
     label = "suggestion_label_order" if decision.details.get("order") else "suggestion_label"
-    proposals = decision.details.get("proposals", [])
-    if not proposals:
+    suggestions = proposal_suggestions(decision.details.get("proposals", []), label)
+    if not suggestions:
         return {}
-    return {
-        "suggestions": [proposal_suggestion(p, label) for p in proposals],
-        "selectionBehavior": "at-most-one",
-    }
+    return {"suggestions": suggestions, "selectionBehavior": "at-most-one"}
 
 
 def render_ahsct_referral(decision: Decision) -> Card:

@@ -1,4 +1,6 @@
-"""One request's resources -> PatientFacts and DraftOrder facts (the mapping entry point).
+"""The mapping entry points: a request's draft orders -> DraftOrder facts, and the
+patient's record -> PatientFacts. Each reads its resources once, through one
+`Resources` index made for that read (nothing outlives it).
 
 `today` is an input (the service's clock, frozen in tests): nothing here reads
 the system clock.
@@ -6,31 +8,22 @@ the system clock.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 from typing import Any
 
-from fhir_mappings.coding import forget_concepts
-from fhir_mappings.conditions import disease_course, disease_onset, ms_diagnoses, relapses
+from fhir_mappings.conditions import disease_course, read_conditions
 from fhir_mappings.config import MappingConfig
-from fhir_mappings.facts import DraftOrder, PatientFacts
+from fhir_mappings.facts import DraftOrder, ParseNote, PatientFacts
 from fhir_mappings.medications import dmt_exposures
-from fhir_mappings.observations import edss_scores, mri_lesion_counts
+from fhir_mappings.observations import read_observations
 from fhir_mappings.orders import draft_order_of
 from fhir_mappings.patient import age_of, birth_span
 from fhir_mappings.procedures import prior_ahsct
-from fhir_mappings.resources import ResourcePool, flatten
+from fhir_mappings.reader import Resources, flatten
 
-__all__ = [
-    "DerivedFacts",
-    "PatientRecord",
-    "build_facts",
-    "derive_facts",
-    "history_of",
-    "patient_facts",
-]
+__all__ = ["DraftReading", "PatientRecord", "read_drafts", "read_patient", "unread_record"]
 
 
 @dataclass(frozen=True)
@@ -48,111 +41,72 @@ class PatientRecord:
 
 
 @dataclass(frozen=True)
-class DerivedFacts:
-    """One call's facts: what the rules see, and the part a facts cache may keep."""
+class DraftReading:
+    """The draft orders read: their facts, the references they make that the request does
+    not hold ('Type/id', e.g. a medicationReference to a Medication the EHR did not
+    send: fetch them and read again to judge those orders), and the parse notes."""
 
-    facts: PatientFacts  # the patient's facts plus the drafts' parse notes
-    # From the record alone (the same record, the same facts): what a facts cache may
-    # keep. None when the record was not read because no rule could use it.
-    patient: PatientFacts | None
-    orders: list[DraftOrder]
-    pool: ResourcePool
-
-
-def derive_facts(
-    record: PatientRecord,
-    today: date,
-    config: MappingConfig | None = None,
-    known: PatientFacts | None = None,
-    patient_needed: Callable[[list[DraftOrder]], bool] | None = None,
-) -> DerivedFacts:
-    """Facts for one call: the patient's (from the prefetch) and the draft orders'.
-
-    `known` is the patient facts already derived from this exact record, date and
-    config (a facts cache hit): the prefetch is then not read again. Drafts are
-    always judged. `patient_needed(orders)` False: no rule can use the record for
-    these orders, so it is not read (the facts then hold only what the request says).
-    """
-    try:
-        return _derive(record, today, config or MappingConfig(), known, patient_needed)
-    finally:
-        forget_concepts()
+    orders: tuple[DraftOrder, ...]
+    unresolved: tuple[str, ...]
+    notes: tuple[ParseNote, ...]
 
 
-def _derive(
-    record: PatientRecord,
-    today: date,
-    config: MappingConfig,
-    known: PatientFacts | None,
-    patient_needed: Callable[[list[DraftOrder]], bool] | None,
-) -> DerivedFacts:
-    drafts = flatten(record.draft_orders)
-    history = cache(lambda: history_of(record))
-    # Drafts first: a reasonReference in a draft usually points into the same bundle;
-    # the record is indexed only if a draft references something outside it.
-    pool = ResourcePool(drafts, more=history)
-    pool.mark_drafts(drafts)
-    orders = [o for raw in drafts if (o := draft_order_of(raw, pool, config)) is not None]
-    draft_notes = [str(n) for n in pool.notes]
-    if known is None and (patient_needed is None or patient_needed(orders)):
-        # The patient's facts from the prefetch alone, so they depend on nothing else.
-        known = patient_facts(record, ResourcePool(history()), today, config)
-    facts = known if known is not None else unread_record(record)
-    if draft_notes:
-        notes = tuple(_unique([*draft_notes, *facts.parse_notes]))
-        facts = facts.model_copy(update={"parse_notes": notes})
-    return DerivedFacts(facts=facts, patient=known, orders=orders, pool=pool)
+def _record_resources(record: PatientRecord) -> Iterator[Any]:
+    for value in record.prefetch.values():
+        yield from flatten(value)
+
+
+def read_drafts(record: PatientRecord, config: MappingConfig | None = None) -> DraftReading:
+    """The draft orders' facts. A reference is looked up in the drafts first, then (only
+    then: most orders reference nothing outside their bundle) in the prefetch."""
+    drafts = Resources(flatten(record.draft_orders), more=_record_resources(record))
+    config = config or MappingConfig()
+    unresolved: list[str] = []
+    orders = [o for r in drafts.all if (o := draft_order_of(r, config, unresolved)) is not None]
+    return DraftReading(tuple(orders), tuple(dict.fromkeys(unresolved)), drafts.parse_notes())
+
+
+def read_patient(
+    record: PatientRecord, today: date, config: MappingConfig | None = None
+) -> PatientFacts:
+    """What the prefetch says about the patient (draft orders play no part), one pass
+    per resource family."""
+    config = config or MappingConfig()
+    pool = Resources(_record_resources(record))
+    birth = birth_span(pool.of_type("Patient"), record.patient_id)
+    conditions = read_conditions(pool.of_type("Condition"), birth[0] if birth else None)
+    observations = read_observations(pool.of_type("Observation"), config)
+    medications = [*pool.of_type("MedicationRequest"), *pool.of_type("MedicationStatement")]
+    return PatientFacts(
+        patient_ref=_patient_ref(record),
+        ms_diagnoses=conditions.diagnoses,
+        course=disease_course(conditions.diagnoses),
+        onset=conditions.onset,
+        age=age_of(birth, today),
+        dmts=tuple(dmt_exposures(medications, config)),
+        relapses=conditions.relapses,
+        mri_counts=observations.mri_counts,
+        edss=observations.edss,
+        prior_ahsct=tuple(prior_ahsct(pool.of_type("Procedure"))),
+        unavailable=tuple(record.missing or ()),
+        missing_data=_missing_data(record),
+        parse_notes=pool.parse_notes(),
+        mapping_notes=tuple(dict.fromkeys(observations.notes)),
+    )
 
 
 def unread_record(record: PatientRecord) -> PatientFacts:
     """The facts of a record that was not read: only what the request itself says."""
     return PatientFacts(
-        patient_ref=f"Patient/{record.patient_id}" if record.patient_id else None,
+        patient_ref=_patient_ref(record),
         unavailable=tuple(record.missing or ()),
-        missing_data=tuple(f"{k}: {why}" for k, why in (record.missing or {}).items()),
+        missing_data=_missing_data(record),
     )
 
 
-def build_facts(
-    record: PatientRecord, today: date, config: MappingConfig | None = None
-) -> tuple[PatientFacts, list[DraftOrder], ResourcePool]:
-    derived = derive_facts(record, today, config)
-    return derived.facts, derived.orders, derived.pool
+def _patient_ref(record: PatientRecord) -> str | None:
+    return f"Patient/{record.patient_id}" if record.patient_id else None
 
 
-def history_of(record: PatientRecord) -> list[dict[str, Any]]:
-    """Every resource of the prefetch (Bundles flattened), in key order."""
-    history: list[dict[str, Any]] = []
-    for value in record.prefetch.values():
-        history.extend(flatten(value))
-    return history
-
-
-def patient_facts(
-    record: PatientRecord, pool: ResourcePool, today: date, config: MappingConfig
-) -> PatientFacts:
-    """What the record says about the patient: a function of record, date and config."""
-    diagnoses = ms_diagnoses(pool)
-    birth = birth_span(pool, record.patient_id)
-    edss, edss_notes = edss_scores(pool)
-    mri, mri_notes = mri_lesion_counts(pool, config)
-    return PatientFacts(
-        patient_ref=f"Patient/{record.patient_id}" if record.patient_id else None,
-        ms_diagnoses=tuple(diagnoses),
-        course=disease_course(diagnoses),
-        onset=disease_onset(pool, birth[0] if birth else None),
-        age=age_of(pool, record.patient_id, today),
-        dmts=tuple(dmt_exposures(pool, config)),
-        relapses=tuple(relapses(pool)),
-        mri_counts=tuple(mri),
-        edss=tuple(edss),
-        prior_ahsct=tuple(prior_ahsct(pool)),
-        unavailable=tuple(record.missing or ()),
-        missing_data=tuple(f"{k}: {why}" for k, why in (record.missing or {}).items()),
-        parse_notes=tuple(_unique(str(n) for n in pool.notes)),
-        mapping_notes=tuple(_unique([*edss_notes, *mri_notes])),
-    )
-
-
-def _unique(items: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(items))
+def _missing_data(record: PatientRecord) -> tuple[str, ...]:
+    return tuple(f"{k}: {why}" for k, why in (record.missing or {}).items())

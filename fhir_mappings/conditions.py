@@ -1,4 +1,4 @@
-"""Condition -> MS diagnoses (course, activity), disease onset and relapses.
+"""Condition -> MS diagnoses (course, activity), disease onset and relapses, in one pass.
 
 CIS, RIS, refuted and entered-in-error Conditions are never MS; a diagnosis
 counts only while active, but onset and relapses read inactive ones too (an old
@@ -7,12 +7,11 @@ RRMS Condition resolved when SPMS was recorded still dates the onset).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
-from fhir_mappings.coding import codings, concept_parts, concept_texts, match_concept
-from fhir_mappings.dates import add_months, parse_span
+from fhir_mappings.dates import add_months
 from fhir_mappings.facts import (
     DateSpan,
     Diagnosis,
@@ -22,47 +21,37 @@ from fhir_mappings.facts import (
     OnsetBasis,
     Relapse,
 )
-from fhir_mappings.resources import ResourcePool
+from fhir_mappings.reader import Concept, Element, Resource
 from fhir_mappings.valuesets import Code, load
 
-__all__ = [
-    "classify_concept",
-    "disease_course",
-    "disease_onset",
-    "is_ms_concept",
-    "ms_diagnoses",
-    "ms_diagnosis_of",
-    "relapses",
-]
+__all__ = ["ConditionFacts", "MsMatch", "classify_concept", "disease_course", "read_conditions"]
 
 _INACTIVE_CLINICAL = {"inactive", "resolved"}
 _EXCLUDED_VERIFICATION = {"refuted", "entered-in-error"}
 
-
-def _status_code(concept: Any) -> str | None:
-    """The status code of a CodeableConcept, or of STU3's plain string form."""
-    if isinstance(concept, str):
-        return concept.strip().lower() or None
-    for _, code, _ in codings(concept):
-        if code:
-            return code.strip().lower()
-    return None
+MsMatch = tuple[MsCourse, str | None, str, bool]  # course, activity, matched by, relapse
 
 
-def classify_concept(concept: Any) -> tuple[MsCourse, str | None, str, bool] | None:
+def _names_not_ms(concept: Concept) -> bool:
+    """Text naming CIS, RIS or another non-MS disease."""
+    not_ms = load("not_ms")
+    return any(not_ms.matches(text) for text in concept.texts)
+
+
+def classify_concept(concept: Concept, not_ms_text: bool | None = None) -> MsMatch | None:
     """(course, activity, matched_by, relapse) when the concept states MS, else None.
 
     A code wins over text; CIS and RIS (by code, or by text when MS is only named
-    in text) are not MS.
+    in text) are not MS. Of the texts, a course-naming pattern beats plain "multiple
+    sclerosis". `not_ms_text`: `_names_not_ms(concept)`, when already known.
     """
     ms, not_ms = load("ms_diagnosis"), load("not_ms")
-    found_codings, texts = concept_parts(concept)
-    for system, code, _ in found_codings:
+    for system, code in concept.codings:
         if not_ms.lookup(system, code):
             return None
-    for system, code, _ in found_codings:
+    for system, code in concept.codings:
         found = ms.lookup(system, code)
-        if isinstance(found, Code):
+        if found is not None:
             attrs = found.attributes
             return (
                 MsCourse(attrs.get("course", "unspecified")),
@@ -70,58 +59,121 @@ def classify_concept(concept: Any) -> tuple[MsCourse, str | None, str, bool] | N
                 f"{found.system}|{found.code}",
                 bool(attrs.get("relapse")),
             )
-    for text in texts:
-        if not_ms.match_text(text):
-            return None
-    # Most specific text first: a course-naming pattern beats plain "multiple sclerosis".
-    best: tuple[MsCourse, str | None, str, bool] | None = None
-    for text in texts:
-        if ms.any_pattern is not None and ms.any_pattern.search(text) is None:
-            continue
-        for pattern in ms.patterns:
-            if pattern.regex.search(text):
-                course = MsCourse(pattern.attributes.get("course", "unspecified"))
-                if best is None or best[0] is MsCourse.UNSPECIFIED:
-                    best = (course, None, "text", False)
+    if not concept.texts:
+        return None
+    if _names_not_ms(concept) if not_ms_text is None else not_ms_text:
+        return None
+    best: MsMatch | None = None
+    for text in concept.texts:
+        for pattern in ms.matches(text):
+            course = MsCourse(pattern.attributes.get("course", "unspecified"))
+            if best is None or best[0] is MsCourse.UNSPECIFIED:
+                best = (course, None, "text", False)
     return best
 
 
-def is_ms_concept(concept: Any) -> bool:
-    return classify_concept(concept) is not None
+def _relapse_of(concept: Concept, not_ms_text: bool) -> str | None:
+    """How a concept states an MS relapse (a code, or text not naming a non-MS disease)."""
+    relapse = load("ms_relapse")
+    found = relapse.match_concept(concept, use_text=False)
+    if isinstance(found, Code):
+        return f"{found.system}|{found.code}"
+    if not_ms_text:
+        return None
+    return "text" if any(relapse.matches(text) for text in concept.texts) else None
 
 
-def ms_diagnosis_of(pool: ResourcePool, raw: dict[str, Any]) -> Diagnosis | None:
-    """The MS diagnosis one Condition states, if it is current."""
-    found = classify_concept(raw.get("code"))
-    if found is None:
-        return None  # cheap filter on the raw JSON before validating
-    resource = pool.get(raw)
-    data = resource.data
-    if resource.repaired:  # repaired: read the repaired concept again
-        found = classify_concept(data.get("code"))
-    if found is None:
-        return None
-    # Statuses from the raw JSON: repair drops STU3's plain-string form, and a
-    # refuted or resolved diagnosis must never read as current MS.
-    if _status_code(raw.get("clinicalStatus")) in _INACTIVE_CLINICAL:
-        return None
-    if _status_code(raw.get("verificationStatus")) in _EXCLUDED_VERIFICATION:
-        return None
-    course, activity, matched_by, relapse = found
-    return Diagnosis(
-        source=resource.ref,
-        course=course,
-        activity=activity,
-        matched_by=matched_by,
-        relapse=relapse,
+@dataclass(frozen=True)
+class ConditionFacts:
+    diagnoses: tuple[Diagnosis, ...]
+    onset: DiseaseOnset | None
+    relapses: tuple[Relapse, ...]
+
+
+def read_conditions(conditions: Iterable[Resource], birth: DateSpan | None) -> ConditionFacts:
+    """Current MS diagnoses, the disease onset (earliest onset of any usable MS Condition,
+    else its earliest recordedDate) and relapses (resolved ones too: they happened)."""
+    diagnoses: list[Diagnosis] = []
+    relapses: list[Relapse] = []
+    onsets: list[tuple[DateSpan, str]] = []
+    recorded: list[tuple[DateSpan, str]] = []
+    seen: dict[Concept, tuple[MsMatch | None, str | None]] = {}  # this read only
+    for condition in conditions:
+        concept = condition.concept("code")
+        if not concept:
+            continue
+        known = seen.get(concept)
+        if known is None:
+            not_ms_text = _names_not_ms(concept)
+            known = (classify_concept(concept, not_ms_text), _relapse_of(concept, not_ms_text))
+            seen[concept] = known
+        ms, relapse = known
+        if ms is None and relapse is None:
+            continue
+        if condition.status("verificationStatus") in _EXCLUDED_VERIFICATION:
+            continue
+        if ms is not None:
+            course, activity, matched_by, is_relapse = ms
+            if condition.status("clinicalStatus") not in _INACTIVE_CLINICAL:
+                diagnoses.append(
+                    Diagnosis(
+                        source=condition.ref,
+                        course=course,
+                        activity=activity,
+                        matched_by=matched_by,
+                        relapse=is_relapse,
+                    )
+                )
+            if not is_relapse:  # a relapse record's onset is the relapse's, not the disease's
+                span = _onset_span(condition, birth)
+                if span is not None:
+                    onsets.append((span, condition.ref))
+                when = condition.date("recordedDate")
+                if when is not None:
+                    recorded.append((when, condition.ref))
+        if relapse is not None:
+            on = _onset_span(condition, None) or condition.date("recordedDate")
+            relapses.append(Relapse(on=on, matched_by=relapse, source=condition.ref))
+    return ConditionFacts(tuple(diagnoses), _earliest_onset(onsets, recorded), tuple(relapses))
+
+
+def _earliest_onset(
+    onsets: list[tuple[DateSpan, str]], recorded: list[tuple[DateSpan, str]]
+) -> DiseaseOnset | None:
+    for candidates, basis in ((onsets, OnsetBasis.ONSET), (recorded, OnsetBasis.RECORDED_DATE)):
+        if candidates:
+            span, ref = min(candidates, key=lambda c: (c[0].earliest, c[0].latest))
+            return DiseaseOnset(span=span, basis=basis, source=ref)
+    return None
+
+
+def _onset_span(condition: Element, birth: DateSpan | None) -> DateSpan | None:
+    return (
+        condition.date("onsetDateTime")
+        or condition.period("onsetPeriod")[0]
+        or _onset_age_span(condition.child("onsetAge") if birth else None, birth)
     )
 
 
-def ms_diagnoses(pool: ResourcePool) -> list[Diagnosis]:
-    return [d for raw in pool.of_type("Condition") if (d := ms_diagnosis_of(pool, raw))]
+def _onset_age_span(age: Element | None, birth: DateSpan | None) -> DateSpan | None:
+    """onsetAge (an Age quantity in years or months) -> the span of onset days."""
+    if age is None or birth is None:
+        return None
+    amount = age.number("value")
+    unit = age.string("code") or age.string("unit")
+    if amount is None or amount < 0 or (unit is None and ("code" in age or "unit" in age)):
+        return None  # no number, or a unit that cannot be read: no guess
+    unit = (unit or "a").lower()
+    if unit in {"a", "yr", "yrs", "year", "years"}:
+        months, width = int(amount * 12), (12 if amount.is_integer() else 1)
+    elif unit in {"mo", "month", "months"}:
+        months, width = int(amount), 1
+    else:
+        return None
+    earliest = add_months(birth.earliest, months)
+    latest = add_months(birth.latest, months + width) - timedelta(days=1)
+    return DateSpan(earliest=earliest, latest=latest, text=f"age {amount:g} {unit}")
 
-
-# --- course, onset and relapses ------------------------------------------------
 
 _COURSE_RANK = (
     MsCourse.PRIMARY_PROGRESSIVE,
@@ -149,93 +201,3 @@ def disease_course(diagnoses: Sequence[Diagnosis]) -> DiseaseCourse | None:
         sources=tuple(d.source for d in chosen),
         also_recorded=tuple(c for c in _COURSE_RANK if c in recorded and c is not course),
     )
-
-
-def _usable(raw: dict[str, Any]) -> bool:
-    """Not refuted or entered-in-error (read from the raw JSON, as for diagnoses)."""
-    return _status_code(raw.get("verificationStatus")) not in _EXCLUDED_VERIFICATION
-
-
-def _onset_age_span(value: Any, birth: DateSpan | None) -> DateSpan | None:
-    """onsetAge (an Age quantity in years or months) -> the span of onset days."""
-    if birth is None or not isinstance(value, dict):
-        return None
-    amount = value.get("value")
-    unit = str(value.get("code") or value.get("unit") or "a").lower()
-    if not isinstance(amount, int | float) or isinstance(amount, bool) or amount < 0:
-        return None
-    if unit in {"a", "yr", "yrs", "year", "years"}:
-        months, width = int(amount * 12), (12 if float(amount).is_integer() else 1)
-    elif unit in {"mo", "month", "months"}:
-        months, width = int(amount), 1
-    else:
-        return None
-    earliest = add_months(birth.earliest, months)
-    latest = add_months(birth.latest, months + width) - timedelta(days=1)
-    return DateSpan(earliest=earliest, latest=latest, text=f"age {amount:g} {unit}")
-
-
-def _onset_span(data: dict[str, Any], birth: DateSpan | None) -> DateSpan | None:
-    span = parse_span(data.get("onsetDateTime"))
-    period = data.get("onsetPeriod")
-    if span is None and isinstance(period, dict):
-        span = parse_span(period.get("start"))
-    return span or _onset_age_span(data.get("onsetAge"), birth)
-
-
-def disease_onset(pool: ResourcePool, birth: DateSpan | None) -> DiseaseOnset | None:
-    """Earliest onset of any MS Condition (inactive ones too), else earliest recordedDate."""
-    onsets: list[tuple[DateSpan, str]] = []
-    recorded: list[tuple[DateSpan, str]] = []
-    for raw in pool.of_type("Condition"):
-        found = classify_concept(raw.get("code"))
-        if found is None or found[3]:
-            continue  # not MS, or a relapse record (its onset is the relapse's)
-        resource = pool.get(raw)
-        if resource.repaired and classify_concept(resource.data.get("code")) is None:
-            continue
-        if not _usable(raw):
-            continue
-        span = _onset_span(resource.data, birth)
-        if span is not None:
-            onsets.append((span, resource.ref))
-        rec = parse_span(resource.data.get("recordedDate"))
-        if rec is not None:
-            recorded.append((rec, resource.ref))
-    for candidates, basis in ((onsets, OnsetBasis.ONSET), (recorded, OnsetBasis.RECORDED_DATE)):
-        if candidates:
-            span, ref = min(candidates, key=lambda c: (c[0].earliest, c[0].latest))
-            return DiseaseOnset(span=span, basis=basis, source=ref)
-    return None
-
-
-def _is_relapse(concept: Any) -> str | None:
-    found = match_concept(concept, load("ms_relapse"), use_text=False)
-    if isinstance(found, Code):
-        return f"{found.system}|{found.code}"
-    not_ms = load("not_ms")
-    for text in concept_texts(concept):
-        if not_ms.match_text(text):
-            return None
-    for text in concept_texts(concept):
-        pattern = load("ms_relapse").match_text(text)
-        if pattern is not None:
-            return "text"
-    return None
-
-
-def relapses(pool: ResourcePool) -> list[Relapse]:
-    """MS relapses recorded as Conditions (resolved ones included: they happened)."""
-    found: list[Relapse] = []
-    for raw in pool.of_type("Condition"):
-        matched_by = _is_relapse(raw.get("code"))
-        if matched_by is None:
-            continue
-        resource = pool.get(raw)
-        if resource.repaired:  # repaired: read the repaired concept again
-            matched_by = _is_relapse(resource.data.get("code"))
-        if matched_by is None or not _usable(raw):
-            continue
-        when = _onset_span(resource.data, None) or parse_span(resource.data.get("recordedDate"))
-        found.append(Relapse(on=when, matched_by=matched_by, source=resource.ref))
-    return found

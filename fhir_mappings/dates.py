@@ -25,22 +25,23 @@ def parse_span(value: Any) -> DateSpan | None:
     match = _DATE.match(value.strip())
     if match is None:
         return None
-    year, month, day = (int(g) if g else None for g in match.groups())
-    assert year is not None  # noqa: S101 (the pattern requires a year)
+    year_text, month_text, day_text = match.groups()
+    year = int(year_text)
     try:
-        if month is None:
+        if day_text is not None:  # the usual case: a full date
+            exact = date(year, int(month_text), int(day_text))
+            return DateSpan(earliest=exact, latest=exact, text=exact.isoformat())
+        if month_text is None:
             return DateSpan(earliest=date(year, 1, 1), latest=date(year, 12, 31), text=f"{year}")
+        month = int(month_text)
         last = calendar.monthrange(year, month)[1]
-        if day is None:
-            return DateSpan(
-                earliest=date(year, month, 1),
-                latest=date(year, month, last),
-                text=f"{year:04d}-{month:02d}",
-            )
-        exact = date(year, month, day)
+        return DateSpan(
+            earliest=date(year, month, 1),
+            latest=date(year, month, last),
+            text=f"{year:04d}-{month:02d}",
+        )
     except ValueError:
         return None
-    return DateSpan(earliest=exact, latest=exact, text=exact.isoformat())
 
 
 def add_months(day: date, months: int) -> date:

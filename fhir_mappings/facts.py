@@ -29,8 +29,10 @@ __all__ = [
     "OnsetBasis",
     "OrderKind",
     "OrderReason",
+    "ParseNote",
     "PatientFacts",
     "PriorAhsct",
+    "Problem",
     "Relapse",
     "StopReason",
 ]
@@ -219,9 +221,29 @@ class DraftOrder(Fact):
     product: str | None = None
     reason: OrderReason = OrderReason.NONE
     sources: tuple[str, ...] = ()
-    validated: bool = True  # False: unrepairable, or an order no rule judges (not validated)
     dmt_ingredient: str | None = None
     dmt_efficacy: EfficacyClass | None = None
+
+
+class Problem(StrEnum):
+    """What was wrong with an element the mappings read and skipped."""
+
+    WRONG_TYPE = "wrong_type"  # e.g. a string where an object belongs, a list item not an object
+    INVALID_DATE = "invalid_date"  # a string that is no FHIR date, dateTime or instant
+
+
+class ParseNote(Fact):
+    """An element a mapping read, found invalid and skipped: where, and what was wrong.
+    Never the value (values can be PHI)."""
+
+    resource_type: str
+    resource_id: str | None
+    element: str  # the element's path in the resource, e.g. "code.coding[0].code"
+    problem: Problem
+
+    def __str__(self) -> str:
+        ref = f"{self.resource_type}/{self.resource_id}" if self.resource_id else self.resource_type
+        return f"{ref} {self.element}: {self.problem.value.replace('_', ' ')}"
 
 
 class PatientFacts(Fact):
@@ -243,7 +265,7 @@ class PatientFacts(Fact):
     prior_ahsct: tuple[PriorAhsct, ...] = ()
     unavailable: tuple[str, ...] = ()
     missing_data: tuple[str, ...] = ()
-    parse_notes: tuple[str, ...] = ()
+    parse_notes: tuple[ParseNote, ...] = ()
     mapping_notes: tuple[str, ...] = ()
 
     @property

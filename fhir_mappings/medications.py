@@ -8,156 +8,130 @@ ingredient merge into one exposure.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
 
-from fhir_mappings.coding import concept_texts, first_str, match_concept, reference_of
 from fhir_mappings.config import MappingConfig
-from fhir_mappings.dates import parse_span
 from fhir_mappings.facts import DateSpan, DmtExposure, EfficacyClass, StopReason
-from fhir_mappings.resources import ResourcePool
-from fhir_mappings.valuesets import Code, load
+from fhir_mappings.reader import Concept, Reference, Resource, target_of
+from fhir_mappings.valuesets import Code, TextPattern, load
 
-__all__ = ["DmtMatch", "dmt_exposures", "dmt_of", "medication_concepts", "resolve_reference"]
+__all__ = ["DmtMatch", "dmt_exposures", "dmt_of", "medication_concepts"]
 
 DmtMatch = tuple[str, EfficacyClass, str]  # ingredient, efficacy class, matched by
 
-_REQUEST_CURRENT = {"active", "on-hold"}
-_REQUEST_PAST = {"completed", "stopped"}
-_STATEMENT_CURRENT = {"active", "on-hold"}
-_STATEMENT_PAST = {"completed", "stopped"}
+_CURRENT = {"active", "on-hold"}
+_PAST = {"completed", "stopped"}
 
 
-def _contained(resource: dict[str, Any], local_ref: str) -> dict[str, Any] | None:
-    contained = resource.get("contained")
-    if not isinstance(contained, list):
-        return None
-    wanted = local_ref.removeprefix("#")
-    for item in contained:
-        if isinstance(item, dict) and item.get("id") == wanted:
-            return item
-    return None
-
-
-def resolve_reference(
-    resource: dict[str, Any], reference: str | None, pool: ResourcePool
-) -> dict[str, Any] | None:
-    """A contained ('#id') or pooled ('Type/id') resource a reference points to."""
-    if not reference:
-        return None
-    if reference.startswith("#"):
-        return _contained(resource, reference)
-    return pool.find(reference)
-
-
-def medication_concepts(resource: dict[str, Any], pool: ResourcePool) -> list[Any]:
+def medication_concepts(resource: Resource, unresolved: list[str] | None = None) -> list[Concept]:
     """medicationCodeableConcept, or the referenced Medication's code and ingredients.
 
     Also reads R5's `medication` CodeableReference ({concept, reference}): EHRs
     mid-migration send it, and an MSC product named there must not be missed.
+    A reference to a resource the request does not hold goes to `unresolved` ('Type/id').
     """
-    concepts = [resource.get("medicationCodeableConcept")]
-    references = [reference_of(resource.get("medicationReference"))]
-    r5_medication = resource.get("medication")
-    if isinstance(r5_medication, dict):
-        concepts.append(r5_medication.get("concept"))
-        references.append(reference_of(r5_medication.get("reference")))
+    concepts = [resource.concept("medicationCodeableConcept")]
+    references = [resource.reference("medicationReference")]
+    r5_medication = resource.child("medication") if "medication" in resource else None
+    if r5_medication is not None:
+        concepts.append(r5_medication.concept("concept"))
+        references.append(r5_medication.reference("reference"))
     for reference in references:
-        concepts += _referenced_medication_concepts(resource, reference, pool)
+        medication = resource.resolve(reference)
+        if medication is not None:
+            concepts.append(medication.concept("code"))
+            concepts += [
+                i.concept("itemCodeableConcept") for i in medication.children("ingredient")
+            ]
+        elif unresolved is not None:
+            note_unresolved(reference, unresolved)
     return concepts
 
 
-def _referenced_medication_concepts(
-    resource: dict[str, Any], reference: str | None, pool: ResourcePool
-) -> list[Any]:
-    concepts: list[Any] = []
-    medication = resolve_reference(resource, reference, pool)
-    if medication is not None:
-        concepts.append(medication.get("code"))
-        ingredients = medication.get("ingredient")
-        if isinstance(ingredients, list):
-            concepts += [i.get("itemCodeableConcept") for i in ingredients if isinstance(i, dict)]
-    return concepts
+def note_unresolved(reference: Reference | None, unresolved: list[str]) -> None:
+    """Add 'Type/id' of a reference that could be fetched (not a contained '#id')."""
+    if reference is None or reference.reference is None or reference.reference.startswith("#"):
+        return
+    found = target_of(reference.reference)
+    if found is not None:
+        unresolved.append(f"{found[0]}/{found[1]}")
 
 
-def dmt_of(concepts: list[Any], config: MappingConfig) -> DmtMatch | None:
-    """The DMT these concepts name, by code first, then by name in text."""
+_DmtHits = tuple[Code | TextPattern | None, Code | TextPattern | None]  # by code, by code or text
+
+
+def dmt_of(
+    concepts: list[Concept], config: MappingConfig, seen: dict[Concept, _DmtHits] | None = None
+) -> DmtMatch | None:
+    """The DMT these concepts name: a code in any of them first, then a name in text.
+    `seen`: matches already worked out in this read, by concept."""
     dmt = load("dmt")
-    hits = [match_concept(c, dmt, use_text=False) for c in concepts]
-    hits += [match_concept(c, dmt) for c in concepts]
-    for found in hits:
-        if found is None:
+    hits: list[_DmtHits] = []
+    for concept in concepts:
+        if not concept:
             continue
-        attrs = found.attributes
-        efficacy = attrs["efficacy"]
-        klass = config.s1p_class if efficacy == "s1p" else EfficacyClass(efficacy)
-        how = f"{found.system}|{found.code}" if isinstance(found, Code) else "text"
-        return str(attrs["ingredient"]), klass, how
-    return None
+        found = seen.get(concept) if seen is not None else None
+        if found is None:
+            by_code = dmt.match_concept(concept, use_text=False)
+            found = (by_code, by_code or dmt.match_concept(concept))
+            if seen is not None:
+                seen[concept] = found
+        hits.append(found)
+    match = next((h[0] for h in hits if h[0]), None) or next((h[1] for h in hits if h[1]), None)
+    if match is None:
+        return None
+    attrs = match.attributes
+    efficacy = attrs["efficacy"]
+    klass = config.s1p_class if efficacy == "s1p" else EfficacyClass(efficacy)
+    how = f"{match.system}|{match.code}" if isinstance(match, Code) else "text"
+    return str(attrs["ingredient"]), klass, how
 
 
-def _stop_reason(value: Any) -> StopReason | None:
-    concepts = value if isinstance(value, list) else [value]
-    texts = [t for c in concepts for t in concept_texts(c)]
+def _stop_reason(resource: Resource) -> StopReason | None:
+    texts = [t for c in resource.concepts("statusReason", lone=True) for t in c.texts]
     if not texts:
         return None
     stop = load("dmt_stop_reasons")
-    if any(stop.match_text(t) for t in texts):
+    if any(stop.matches(t) for t in texts):
         return StopReason.LACK_OF_EFFICACY
     return StopReason.OTHER
 
 
-def _earliest(spans: list[DateSpan | None]) -> DateSpan | None:
+def _earliest(spans: Iterable[DateSpan | None]) -> DateSpan | None:
     found = [s for s in spans if s is not None]
     return min(found, key=lambda s: (s.earliest, s.latest)) if found else None
 
 
-def _period(value: Any, key: str) -> DateSpan | None:
-    return parse_span(value.get(key)) if isinstance(value, dict) else None
-
-
-def _request_period(data: dict[str, Any]) -> tuple[DateSpan | None, DateSpan | None]:
-    starts: list[DateSpan | None] = [parse_span(data.get("authoredOn"))]
+def _request_period(request: Resource) -> tuple[DateSpan | None, DateSpan | None]:
+    starts: list[DateSpan | None] = [request.date("authoredOn")]
     ends: list[DateSpan | None] = []
-    dosages = data.get("dosageInstruction")
-    for dosage in dosages if isinstance(dosages, list) else []:
-        timing = dosage.get("timing") if isinstance(dosage, dict) else None
-        repeat = timing.get("repeat") if isinstance(timing, dict) else None
-        bounds = repeat.get("boundsPeriod") if isinstance(repeat, dict) else None
-        starts.append(_period(bounds, "start"))
-        ends.append(_period(bounds, "end"))
-    dispense = data.get("dispenseRequest")
-    validity = dispense.get("validityPeriod") if isinstance(dispense, dict) else None
-    starts.append(_period(validity, "start"))
-    ends.append(_period(validity, "end"))
+    for dosage in request.children("dosageInstruction"):
+        timing = dosage.child("timing")
+        repeat = timing.child("repeat") if timing else None
+        start, end = repeat.period("boundsPeriod") if repeat else (None, None)
+        starts.append(start)
+        ends.append(end)
+    dispense = request.child("dispenseRequest")
+    start, end = dispense.period("validityPeriod") if dispense else (None, None)
+    starts.append(start)
+    ends.append(end)
     found_ends = [e for e in ends if e is not None]
-    end = max(found_ends, key=lambda s: s.latest) if found_ends else None
-    return _earliest(starts), end
+    return _earliest(starts), max(found_ends, key=lambda s: s.latest) if found_ends else None
 
 
-def _exposure(pool: ResourcePool, raw: dict[str, Any], config: MappingConfig) -> DmtExposure | None:
-    found = dmt_of(medication_concepts(raw, pool), config)
-    if found is None:
-        return None  # cheap filter on the raw JSON before validating
-    resource = pool.get(raw)
-    data = resource.data
-    if resource.repaired:  # repaired: read the repaired concepts again
-        found = dmt_of(medication_concepts(data, pool), config)
-    status = (first_str(data.get("status")) or "").lower()
-    if found is None:
+def _exposure(resource: Resource, found: DmtMatch) -> DmtExposure | None:
+    status = resource.code("status")
+    if status not in _CURRENT and status not in _PAST:
         return None
-    if resource.resource_type == "MedicationRequest":
-        if data.get("intent") == "proposal" or status not in _REQUEST_CURRENT | _REQUEST_PAST:
+    current = status in _CURRENT
+    if resource.type == "MedicationRequest":
+        if resource.string("intent") == "proposal":
             return None
-        current = status in _REQUEST_CURRENT
-        start, end = _request_period(data)
+        start, end = _request_period(resource)
     else:
-        if status not in _STATEMENT_CURRENT | _STATEMENT_PAST:
-            return None
-        current = status in _STATEMENT_CURRENT
-        start = parse_span(data.get("effectiveDateTime")) or _period(
-            data.get("effectivePeriod"), "start"
-        )
-        end = _period(data.get("effectivePeriod"), "end")
+        start = resource.date("effectiveDateTime")
+        period_start, end = resource.period("effectivePeriod")
+        start = start or period_start
     ingredient, efficacy, matched_by = found
     return DmtExposure(
         ingredient=ingredient,
@@ -166,7 +140,7 @@ def _exposure(pool: ResourcePool, raw: dict[str, Any], config: MappingConfig) ->
         start=start,
         end=None if current else end,
         current=current,
-        stop_reason=None if current else _stop_reason(data.get("statusReason")),
+        stop_reason=None if current else _stop_reason(resource),
         sources=(resource.ref,),
     )
 
@@ -185,7 +159,7 @@ def _merge(items: list[DmtExposure]) -> DmtExposure:
         ingredient=first.ingredient,
         efficacy=first.efficacy,
         matched_by=first.matched_by,
-        start=_earliest([i.start for i in items]),
+        start=_earliest(i.start for i in items),
         end=None if current or not ends else max(ends, key=lambda s: s.latest),
         current=current,
         stop_reason=reason,
@@ -193,12 +167,14 @@ def _merge(items: list[DmtExposure]) -> DmtExposure:
     )
 
 
-def dmt_exposures(pool: ResourcePool, config: MappingConfig) -> list[DmtExposure]:
-    """One merged exposure per DMT ingredient the record shows was taken or prescribed."""
+def dmt_exposures(medications: Iterable[Resource], config: MappingConfig) -> list[DmtExposure]:
+    """One merged exposure per DMT ingredient the record shows was taken or prescribed
+    (MedicationRequests and MedicationStatements; a proposal or a draft is neither)."""
     by_ingredient: dict[str, list[DmtExposure]] = {}
-    for rtype in ("MedicationRequest", "MedicationStatement"):
-        for raw in pool.record(rtype):
-            exposure = _exposure(pool, raw, config)
-            if exposure is not None:
-                by_ingredient.setdefault(exposure.ingredient, []).append(exposure)
-    return [_merge(items) for items in by_ingredient.values()]
+    seen: dict[Concept, _DmtHits] = {}
+    for resource in medications:
+        found = dmt_of(medication_concepts(resource), config, seen)
+        exposure = _exposure(resource, found) if found is not None else None
+        if exposure is not None:
+            by_ingredient.setdefault(exposure.ingredient, []).append(exposure)
+    return [items[0] if len(items) == 1 else _merge(items) for items in by_ingredient.values()]

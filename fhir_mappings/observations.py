@@ -1,4 +1,4 @@
-"""Observation -> EDSS scores and MRI lesion counts, each with its date.
+"""Observation -> EDSS scores and MRI lesion counts, each with its date, in one pass.
 
 EDSS: SNOMED 273554001 (or the scale's name in text); a value off the 0-10 scale
 in 0.5 steps (0.5 itself does not exist) is ignored and noted. MRI lesion counts
@@ -9,17 +9,15 @@ Observation of its own, dated by its parent. Notes name resources, never values.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from fhir_mappings.coding import concept_parts, first_str, match_concept
 from fhir_mappings.config import MappingConfig
-from fhir_mappings.dates import parse_span
 from fhir_mappings.facts import DateSpan, Edss, MriLesionCount, MriMeasure
-from fhir_mappings.resources import ResourcePool
+from fhir_mappings.reader import Concept, Element, Resource
 from fhir_mappings.valuesets import Code, load
 
-__all__ = ["edss_scores", "mri_lesion_counts", "valid_edss"]
+__all__ = ["ObservationFacts", "read_observations", "valid_edss"]
 
 _DEAD = {"entered-in-error", "cancelled"}
 
@@ -29,129 +27,103 @@ def valid_edss(score: float) -> bool:
     return 0 <= score <= 10 and (score * 2).is_integer() and score != 0.5
 
 
-def _number(element: dict[str, Any]) -> float | None:
+@dataclass(frozen=True)
+class ObservationFacts:
+    edss: tuple[Edss, ...]
+    mri_counts: tuple[MriLesionCount, ...]
+    notes: tuple[str, ...]  # values ignored, by resource (never the value)
+
+
+def _number(element: Element) -> float | None:
     """valueQuantity.value, valueInteger, or a decimal in valueString."""
-    quantity = element.get("valueQuantity")
-    if isinstance(quantity, dict):
-        value = quantity.get("value")
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-    value = element.get("valueInteger")
-    if isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    text = first_str(element.get("valueString"))
-    if text:
+    value = element.quantity("valueQuantity") if "valueQuantity" in element else None
+    if value is None and "valueInteger" in element:
+        integer = element.integer("valueInteger")
+        value = float(integer) if integer is not None else None
+    if value is None and "valueString" in element:
+        text = element.string("valueString")
         try:
-            return float(text.strip())
+            value = float(text.strip()) if text else None
         except ValueError:
-            return None
-    return None
+            value = None
+    return value
 
 
-def _when(data: dict[str, Any]) -> DateSpan | None:
-    period = data.get("effectivePeriod")
+def _when(observation: Resource) -> DateSpan | None:
     return (
-        parse_span(data.get("effectiveDateTime"))
-        or (parse_span(period.get("start")) if isinstance(period, dict) else None)
-        or parse_span(data.get("effectiveInstant"))
-        or parse_span(data.get("issued"))
+        observation.date("effectiveDateTime")
+        or observation.period("effectivePeriod")[0]
+        or observation.date("effectiveInstant")
+        or observation.date("issued")
     )
 
 
-def _live(data: dict[str, Any]) -> bool:
-    status = first_str(data.get("status"))
-    return not (status and status.lower() in _DEAD)
-
-
-def _is_edss(concept: Any) -> str | None:
-    found = match_concept(concept, load("edss"))
+def _edss_of(concept: Concept) -> str | None:
+    found = load("edss").match_concept(concept)
     if found is None:
         return None
     return f"{found.system}|{found.code}" if isinstance(found, Code) else "text"
 
 
-def edss_scores(pool: ResourcePool) -> tuple[list[Edss], list[str]]:
-    """Valid EDSS scores, and notes on the Observations whose value was ignored."""
-    scores: list[Edss] = []
-    notes: list[str] = []
-    for raw in pool.record("Observation"):
-        if _is_edss(raw.get("code")) is None:
-            continue
-        resource = pool.get(raw)
-        data = resource.data
-        if resource.repaired and _is_edss(data.get("code")) is None:
-            continue  # repaired, and the repair removed what made it EDSS
-        if not _live(data):
-            continue
-        value = _number(data)
-        if value is None:
-            notes.append(f"{resource.ref}: EDSS without a numeric value, ignored")
-        elif not valid_edss(value):
-            notes.append(f"{resource.ref}: EDSS value not on the 0-10 scale in 0.5 steps, ignored")
-        else:
-            scores.append(Edss(score=value, on=_when(data), source=resource.ref))
-    return scores, notes
-
-
-def _mri_measure(concept: Any, config: MappingConfig) -> tuple[MriMeasure, str] | None:
-    found_codings, texts = concept_parts(concept)
+def _mri_measure(concept: Concept, config: MappingConfig) -> tuple[MriMeasure, str] | None:
     if config.mri_gd_codes or config.mri_new_t2_codes:  # local codes only: none by default
-        for system, code, _ in found_codings:
+        for system, code in concept.codings:
             key = f"{system}|{code}"
             if key in config.mri_gd_codes:
                 return MriMeasure.GD_ENHANCING, key
             if key in config.mri_new_t2_codes:
                 return MriMeasure.NEW_OR_ENLARGING_T2, key
-    mri = load("mri_activity")
-    for text in texts:
-        pattern = mri.match_text(text)
-        if pattern is not None:
-            return MriMeasure(pattern.attributes["measure"]), "text"
-    return None
+    found = load("mri_activity").match_concept(concept)
+    return (MriMeasure(found.attributes["measure"]), "text") if found is not None else None
 
 
-def _parts(data: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield data
-    components = data.get("component")
-    for component in components if isinstance(components, list) else []:
-        if isinstance(component, dict):
-            yield component
+_Kind = tuple[str | None, tuple[MriMeasure, str] | None]  # EDSS matched by, MRI measure
 
 
-def _mentions_mri(raw: dict[str, Any], config: MappingConfig) -> bool:
-    return any(_mri_measure(part.get("code"), config) for part in _parts(raw))
-
-
-def mri_lesion_counts(
-    pool: ResourcePool, config: MappingConfig
-) -> tuple[list[MriLesionCount], list[str]]:
-    """Gd-enhancing and new/enlarging T2 lesion counts, and notes on ignored values."""
+def read_observations(observations: Iterable[Resource], config: MappingConfig) -> ObservationFacts:
+    """Valid EDSS scores and MRI lesion counts, and notes on the values ignored."""
+    scores: list[Edss] = []
     counts: list[MriLesionCount] = []
-    notes: list[str] = []
-    for raw in pool.record("Observation"):
-        if not _mentions_mri(raw, config):
+    edss_notes: list[str] = []
+    mri_notes: list[str] = []
+    seen: dict[Concept, _Kind] = {}  # lab names repeat across a record: each matched once
+
+    def kind(concept: Concept) -> _Kind:
+        found = seen.get(concept)
+        if found is None:
+            found = seen[concept] = (_edss_of(concept), _mri_measure(concept, config))
+        return found
+
+    for observation in observations:
+        edss, mri = kind(observation.concept("code"))
+        components = [
+            (component, found)
+            for component in observation.children("component")
+            if (found := kind(component.concept("code"))[1]) is not None
+        ]
+        if edss is None and mri is None and not components:
             continue
-        resource = pool.get(raw)
-        data = resource.data
-        if not _live(data):
+        if observation.code("status") in _DEAD:
             continue
-        when = _when(data)
-        for part in _parts(data):
-            found = _mri_measure(part.get("code"), config)
-            if found is None:
+        ref = observation.ref
+        when = _when(observation)
+        if edss is not None:
+            value = _number(observation)
+            if value is None:
+                edss_notes.append(f"{ref}: EDSS without a numeric value, ignored")
+            elif not valid_edss(value):
+                edss_notes.append(f"{ref}: EDSS value not on the 0-10 scale in 0.5 steps, ignored")
+            else:
+                scores.append(Edss(score=value, on=when, source=ref))
+        parts: list[tuple[Element, tuple[MriMeasure, str]]] = [(observation, mri)] if mri else []
+        for part, (measure, matched_by) in [*parts, *components]:
+            count = _number(part)
+            if count is None or count < 0 or not count.is_integer():
+                mri_notes.append(f"{ref}: MRI lesion count is not a whole number, ignored")
                 continue
-            value = _number(part)
-            if value is None or value < 0 or not value.is_integer():
-                notes.append(f"{resource.ref}: MRI lesion count is not a whole number, ignored")
-                continue
-            measure, matched_by = found
             counts.append(
                 MriLesionCount(
-                    measure=measure,
-                    count=int(value),
-                    on=when,
-                    matched_by=matched_by,
-                    source=resource.ref,
+                    measure=measure, count=int(count), on=when, matched_by=matched_by, source=ref
                 )
             )
-    return counts, notes
+    return ObservationFacts(tuple(scores), tuple(counts), (*edss_notes, *mri_notes))

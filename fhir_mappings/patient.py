@@ -7,34 +7,30 @@ from __future__ import annotations
 
 from datetime import date
 
-from fhir_mappings.dates import completed_years, parse_span
+from fhir_mappings.dates import completed_years
 from fhir_mappings.facts import Age, DateSpan
-from fhir_mappings.resources import ResourcePool
+from fhir_mappings.reader import Resource
 
 __all__ = ["age_of", "birth_span"]
 
 _PRECISION = {4: "year", 7: "month"}
 
 
-def birth_span(pool: ResourcePool, patient_id: str | None) -> tuple[DateSpan, str] | None:
-    """The span of possible birth days of the patient, and the Patient it came from."""
-    patients = pool.of_type("Patient")
-    chosen = next((p for p in patients if patient_id and p.get("id") == patient_id), None)
+def birth_span(patients: list[Resource], patient_id: str | None) -> tuple[DateSpan, str] | None:
+    """The span of possible birth days of the patient, and the Patient it came from: the
+    Patient with the context's id, else the only Patient there is."""
+    chosen = next((p for p in patients if patient_id and p.id == patient_id), None)
     if chosen is None and len(patients) == 1:
         chosen = patients[0]
-    if chosen is None or "birthDate" not in chosen:
-        return None
-    resource = pool.get(chosen)
-    span = parse_span(resource.data.get("birthDate"))
-    return (span, resource.ref) if span else None
+    span = chosen.date("birthDate") if chosen is not None else None
+    return (span, chosen.ref) if span is not None and chosen is not None else None
 
 
-def age_of(pool: ResourcePool, patient_id: str | None, today: date) -> Age | None:
+def age_of(birth: tuple[DateSpan, str] | None, today: date) -> Age | None:
     """Age in whole years on `today`; None when no usable birth date is recorded."""
-    found = birth_span(pool, patient_id)
-    if found is None:
+    if birth is None:
         return None
-    span, ref = found
+    span, ref = birth
     if span.earliest > today:
         return None
     return Age(

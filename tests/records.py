@@ -9,7 +9,7 @@ from cards.config import RuleConfig
 from cards.decision import RuleInput
 from cards.engine import evaluate
 from cds_hooks import Card
-from fhir_mappings.build import PatientRecord, build_facts
+from fhir_mappings.build import PatientRecord, read_patient
 from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import PatientFacts
 from tests.builders import PATIENT_ID, SNOMED, bundle, condition, patient
@@ -186,8 +186,7 @@ def facts_of(
     today: date = TODAY,
     config: MappingConfig | None = None,
 ) -> PatientFacts:
-    facts, _, _ = build_facts(record_of(*resources, birth=birth, missing=missing), today, config)
-    return facts
+    return read_patient(record_of(*resources, birth=birth, missing=missing), today, config)
 
 
 def rule_input(

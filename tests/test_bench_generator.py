@@ -7,7 +7,7 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 
 from bench.generator import generate
-from fhir_mappings.resources import flatten
+from fhir_mappings.reader import flatten
 
 
 def _resources(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -42,3 +42,23 @@ def test_msc_orders_occur() -> None:
     """About one order in ten is an MSC order, across a hundred patients."""
     flagged = sum(generate(i, "small", hook="order-sign").msc_order for i in range(100))
     assert 3 <= flagged <= 25
+
+
+def test_active_patient_view_records_carry_activity() -> None:
+    """The active patient-view scenario: ~60 and 2,000 valid resources, with relapses, MRI
+    counts, EDSS scores and high-efficacy DMTs across patients, and no draft orders."""
+    requests = [generate(i, "typical", hook="patient-view", active=True) for i in range(20)]
+    requests.append(generate(0, "large", hook="patient-view", active=True))
+    assert all(55 <= r.resources <= 65 for r in requests[:-1])
+    assert requests[-1].resources == 2000
+    seen: set[str] = set()
+    for request in requests:
+        assert request.service == "ms-patient-view"
+        assert "draftOrders" not in request.body["context"]
+        for raw in _resources(request.body):
+            get_fhir_model_class(raw["resourceType"]).model_validate(raw)
+            text = str(raw.get("code") or raw.get("medicationCodeableConcept"))
+            for marker in ("192929006", "relapse", "lesions", "273554001", "ocrelizumab"):
+                if marker in text:
+                    seen.add(marker)
+    assert seen == {"192929006", "relapse", "lesions", "273554001", "ocrelizumab"}

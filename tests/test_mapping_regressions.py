@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from fhir_mappings.conditions import classify_concept
 from fhir_mappings.facts import MsCourse
 from tests import builders as b
+from tests.records import facts_of
 
 URL = "/cds-services/ms-order-sign"
 
@@ -54,5 +54,5 @@ def test_ahsct_wording_split_by_odd_whitespace_is_not_msc(client: TestClient, te
 
 def test_ms_text_split_by_a_line_break_is_ms() -> None:
     """'Relapsing-remitting multiple\\nsclerosis' is read as RRMS."""
-    found = classify_concept({"text": "Relapsing-remitting multiple\nsclerosis"})
-    assert found is not None and found[0] is MsCourse.RELAPSING_REMITTING
+    facts = facts_of(b.condition("dx", text="Relapsing-remitting multiple\nsclerosis"))
+    assert facts.course is not None and facts.course.course is MsCourse.RELAPSING_REMITTING

@@ -8,44 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from fhir_mappings.resources import ResourcePool, validate_resource
 from tests.builders import hook_request, med_request, ms_condition
-
-
-def test_stu3_dose_quantity_is_dropped_not_fatal() -> None:
-    """The spec's STU3-style dosageInstruction.doseQuantity is dropped; the rest validates."""
-    raw = med_request(
-        "m1", text="MSC", dosageInstruction=[{"text": "once", "doseQuantity": {"value": 1}}]
-    )
-    resource = validate_resource(raw)
-    assert resource.validated
-    assert resource.data["dosageInstruction"] == [{"text": "once"}]
-    assert [str(n) for n in resource.notes] == [
-        "MedicationRequest/m1 dosageInstruction[0].doseQuantity: invalid, dropped"
-    ]
-
-
-def test_unknown_resource_type_is_noted() -> None:
-    """An unknown resource type is kept unvalidated and noted by type only."""
-    resource = validate_resource({"resourceType": "Wibble", "id": "w", "name": "Jane"})
-    assert not resource.validated
-    assert str(resource.notes[0]) == "Wibble/w: not an R4 resource type"
-
-
-def test_notes_never_carry_values() -> None:
-    """A parse note names the element, never the offending value."""
-    raw = ms_condition(onsetDateTime="Jane Doe born 1970-01-01")
-    resource = validate_resource(raw)
-    text = " ".join(str(n) for n in resource.notes)
-    assert "onsetDateTime" in text and "Jane" not in text and "1970" not in text
-
-
-def test_pool_validates_each_resource_once() -> None:
-    """The pool validates lazily and caches the result per resource."""
-    raw = ms_condition()
-    pool = ResourcePool([raw])
-    assert pool.get(raw) is pool.get(raw)
-
 
 BROKEN_DRAFTS: dict[str, dict[str, Any]] = {
     "STU3 doseQuantity": med_request(
@@ -53,7 +16,7 @@ BROKEN_DRAFTS: dict[str, dict[str, Any]] = {
         text="Mesenchymal stromal cells IV",
         dosageInstruction=[{"doseQuantity": {"value": 1}}],
     ),
-    "missing status (unrepairable)": {
+    "missing status": {
         k: v
         for k, v in med_request("m1", text="Mesenchymal stromal cells IV").items()
         if k != "status"
@@ -62,12 +25,21 @@ BROKEN_DRAFTS: dict[str, dict[str, Any]] = {
         "m1", text="Mesenchymal stromal cells IV", authoredOn="yesterday"
     ),
     "note with no text": med_request("m1", text="Mesenchymal stromal cells IV", note=[{}]),
+    "status a list": med_request("m1", text="Mesenchymal stromal cells IV", status=["draft"]),
+    "reasonCode an object": med_request(
+        "m1", text="Mesenchymal stromal cells IV", reasonCode={"text": "GVHD"}
+    ),
+    "a coding not an object": med_request(
+        "m1",
+        text="Mesenchymal stromal cells IV",
+        medicationCodeableConcept={"coding": ["J3402", {"code": 7}], "text": "MSC infusion"},
+    ),
 }
 
 
 @pytest.mark.parametrize("draft", BROKEN_DRAFTS.values(), ids=BROKEN_DRAFTS.keys())
 def test_invalid_msc_order_still_warned(client: TestClient, draft: dict[str, Any]) -> None:
-    """An MSC order that fails R4 validation is still read and warned about."""
+    """An MSC order that is not valid R4 is still read and warned about."""
     body = hook_request("order-select", drafts=[draft], conditions=[ms_condition()])
     response = client.post("/cds-services/ms-order-select", json=body)
     assert response.status_code == 200
@@ -105,3 +77,21 @@ def test_unrelated_garbage_around_the_order_is_ignored(
     assert [c["source"]["topic"]["code"] for c in response.json()["cards"]] == ["mscWarning"]
     hook_logs = [r for r in caplog.records if r.name == "ms_cds.request"]
     assert hook_logs and getattr(hook_logs[0], "status", None) == 200
+
+
+def test_a_damaged_record_around_an_msc_order_is_counted_not_fatal(client: TestClient) -> None:
+    """Wrongly typed and undatable elements of the record are skipped and counted by type
+    and problem in cds_skipped_invalid_total; the warning still comes."""
+    conditions = [
+        ms_condition(onsetDateTime="Jane Doe born 1970-01-01", clinicalStatus="active"),
+        {"resourceType": "Condition", "id": "c2", "code": {"coding": "G35"}},
+    ]
+    body = hook_request(
+        "order-select", drafts=[med_request("m1", text="MSC infusion")], conditions=conditions
+    )
+    response = client.post("/cds-services/ms-order-select", json=body)
+    assert [c["source"]["topic"]["code"] for c in response.json()["cards"]] == ["mscWarning"]
+    text = client.get("/metrics").text
+    assert 'cds_skipped_invalid_total{kind="invalid_date",resource_type="Condition"}' in text
+    assert 'cds_skipped_invalid_total{kind="wrong_type",resource_type="Condition"}' in text
+    assert "Jane" not in text and "1970" not in text

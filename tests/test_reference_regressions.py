@@ -1,4 +1,4 @@
-"""Regressions in reference resolution (ResourcePool.find), found by fuzzing."""
+"""Regressions in reference resolution, found by fuzzing."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from fhir_mappings.resources import ResourcePool
 from tests import builders as b
 
 URL = "/cds-services/ms-order-select"
@@ -52,11 +51,16 @@ def test_versioned_medication_reference_is_resolved(client: TestClient) -> None:
     assert topics(response) == ["mscWarning"]
 
 
-def test_find_prefers_the_first_resource_with_a_type_and_id() -> None:
-    """Duplicate type/id pairs resolve to the first one (drafts come before prefetch)."""
-    first = {"resourceType": "Medication", "id": "m", "code": {"text": "first"}}
-    second = {"resourceType": "Medication", "id": "m", "code": {"text": "second"}}
-    pool = ResourcePool([first, second, {"resourceType": "Medication", "id": 5}])
-    assert pool.find("Medication/m") is first
-    assert pool.find("https://ehr.example/fhir/Medication/m") is first
-    assert pool.find("Medication/5") is None
+def test_a_draft_medication_wins_over_one_of_the_same_id_in_the_prefetch(
+    client: TestClient,
+) -> None:
+    """The draft bundle's Medication/m (MSC) is the one the order means, not the record's."""
+    drafted = {"resourceType": "Medication", "id": "m", "code": {"text": "Remestemcel-L"}}
+    recorded = {"resourceType": "Medication", "id": "m", "code": {"text": "Baclofen"}}
+    order = b.med_request("msc-1", medicationReference={"reference": "Medication/m"})
+    body = b.hook_request("order-select", drafts=[order, drafted], conditions=[b.ms_condition()])
+    body["context"]["selections"] = ["MedicationRequest/msc-1"]
+    body["prefetch"]["medicationRequests"] = b.bundle(recorded)
+    response = client.post(URL, json=body)
+    assert response.status_code == 200
+    assert topics(response) == ["mscWarning"]

@@ -38,6 +38,7 @@ from prometheus_client import (
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from cds_service.catalogue import SERVICES
+from fhir_mappings.facts import ParseNote
 
 __all__ = [
     "FETCH_OUTCOMES",
@@ -97,12 +98,6 @@ JWT_REJECTION_REASONS = (
 )
 # Why a card ledger entry was quarantined (cds_service.storage.ledger.data_reason).
 QUARANTINE_REASONS = ("data_error", "integrity_error", "statement_error")
-_SKIP_KINDS = {
-    "invalid, dropped": "element_dropped",
-    "invalid, read without validation": "unvalidated",
-    "could not be read": "unreadable",
-}
-
 # Latency buckets for an order-entry hook: the spec asks for ~500 ms in all.
 _STAGE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -210,15 +205,13 @@ def _bounded_topic(topic: str | None) -> str:
     return topic if topic in _registry_topics() else "other"
 
 
-def count_skipped(parse_notes: Iterable[str]) -> None:
-    """The lenient parse's notes ('Type/id element: problem'), counted by type and kind."""
+def count_skipped(parse_notes: Iterable[ParseNote]) -> None:
+    """The lenient reader's notes, counted by resource type and problem (both bounded)."""
     for note in parse_notes:
-        kind = next((k for problem, k in _SKIP_KINDS.items() if note.endswith(problem)), "other")
-        SKIPPED.labels(_resource_type(note), kind).inc()
+        SKIPPED.labels(_resource_type(note.resource_type), note.problem.value).inc()
 
 
-def _resource_type(note: str) -> str:
-    name = note.split("/", 1)[0].split(":", 1)[0].split(" ", 1)[0]
+def _resource_type(name: str) -> str:
     return name if len(name) <= 64 and name.isalpha() and _is_fhir_type(name) else "other"
 
 

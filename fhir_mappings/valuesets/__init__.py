@@ -11,7 +11,10 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fhir_mappings.reader import Concept
 
 __all__ = ["Code", "TextPattern", "ValueSet", "ValueSetError", "all_value_sets", "load"]
 
@@ -42,13 +45,9 @@ class ValueSet:
     codes: dict[tuple[str, str], Code]
     patterns: tuple[TextPattern, ...]
     system_aliases: dict[str, str]
-    # All patterns as one alternation: one search says "none of them" (the usual answer).
+    # All patterns as one compiled alternation: one search says "none of them" (the usual
+    # answer); only a text it finds something in is matched pattern by pattern, for order.
     any_pattern: re.Pattern[str] | None = field(default=None, compare=False)
-    # text -> match_text's answer. Displays repeat across patients ("Hemoglobin [Mass/volume]
-    # in Blood"), so most lookups are hits. Bounded: cleared when full. Memory only.
-    _seen: dict[str, TextPattern | None] = field(
-        default_factory=dict, compare=False, repr=False, hash=False
-    )
 
     def lookup(self, system: str | None, code: str | None) -> Code | None:
         """The entry for a (system, code) pair, normalising known system aliases."""
@@ -65,17 +64,9 @@ class ValueSet:
         """
         if not text:
             return None
-        try:
-            return self._seen[text]
-        except KeyError:
-            pass
-        found = self._first_match(" ".join(text.split()))
-        if len(self._seen) >= _MEMO_SIZE:
-            self._seen.clear()
-        self._seen[text] = found
-        return found
+        return self._first(" ".join(text.split()))
 
-    def _first_match(self, text: str) -> TextPattern | None:
+    def _first(self, text: str) -> TextPattern | None:
         if self.any_pattern is not None and self.any_pattern.search(text) is None:
             return None
         for pattern in self.patterns:
@@ -83,8 +74,28 @@ class ValueSet:
                 return pattern
         return None
 
+    def matches(self, text: str) -> list[TextPattern]:
+        """Every pattern found in `text` (whitespace already normalised), in file order."""
+        if self.any_pattern is not None and self.any_pattern.search(text) is None:
+            return []
+        return [pattern for pattern in self.patterns if pattern.regex.search(text)]
 
-_MEMO_SIZE = 4096
+    def match_concept(self, concept: Concept, use_text: bool = True) -> Code | TextPattern | None:
+        """The first code of this value set in the concept, else (optionally) the first
+        pattern found in its texts (text before displays)."""
+        lookup = self.lookup
+        for system, code in concept.codings:
+            found = lookup(system, code)
+            if found is not None:
+                return found
+        if use_text:
+            for text in concept.texts:
+                pattern = self._first(text)
+                if pattern is not None:
+                    return pattern
+        return None
+
+
 _RESERVED = {"system", "code", "display", "source", "confidence", "pattern"}
 
 

@@ -18,6 +18,7 @@ from cards.config import RuleConfig
 from cards.engine import evaluate
 from cds_service.ops import metrics
 from fhir_mappings.build import PatientRecord
+from fhir_mappings.facts import ParseNote, Problem
 from tests.builders import bundle, hook_request, med_request, ms_condition, patient
 from tests.conftest import TODAY, make_settings
 from tests.fhir_fakes import BASE, fetch_request, resolve
@@ -143,13 +144,17 @@ def test_cards_counted_by_topic(client: TestClient) -> None:
 
 
 def test_skipped_invalid_elements_counted(client: TestClient) -> None:
-    """The spec example's invalid dosage element is counted as a dropped MedicationRequest
-    element, by resource type only."""
-    labels = {"resource_type": "MedicationRequest", "kind": "element_dropped"}
+    """An element a mapping reads and skips is counted by resource type and problem; the
+    spec example's STU3 doseQuantity, which no mapping reads, is not counted at all."""
+    labels = {"resource_type": "MedicationRequest", "kind": "wrong_type"}
     before = value("cds_skipped_invalid_total", **labels)
     request = json.loads(EXAMPLE.read_text(encoding="utf-8"))
     assert client.post("/cds-services/ms-order-select", json=request).status_code == 200
-    assert value("cds_skipped_invalid_total", **labels) > before
+    assert value("cds_skipped_invalid_total", **labels) == before
+    broken = msc_request()
+    broken["context"]["draftOrders"]["entry"][0]["resource"]["reasonReference"] = ["Condition/x"]
+    assert client.post("/cds-services/ms-order-select", json=broken).status_code == 200
+    assert value("cds_skipped_invalid_total", **labels) == before + 1
 
 
 def test_no_patient_data_in_metrics(client: TestClient) -> None:
@@ -194,17 +199,24 @@ def test_every_outcome_and_reason_exported_at_zero(client: TestClient) -> None:
 
 
 def test_skip_notes_bounded() -> None:
-    """Parse notes map to a FHIR resource type and a fixed kind; anything else is 'other'."""
-    before = value("cds_skipped_invalid_total", resource_type="other", kind="other")
-    unvalidated = value("cds_skipped_invalid_total", resource_type="Condition", kind="unvalidated")
+    """Parse notes are counted by FHIR resource type and problem; a type that is no FHIR
+    resource type is 'other'."""
+
+    def note(rtype: str, problem: Problem) -> ParseNote:
+        return ParseNote(resource_type=rtype, resource_id="1", element="code", problem=problem)
+
+    before = value("cds_skipped_invalid_total", resource_type="other", kind="wrong_type")
+    dates = value("cds_skipped_invalid_total", resource_type="Condition", kind="invalid_date")
     metrics.count_skipped(
-        ["Condition/c1: invalid, read without validation", "Smith John/1: something else"]
+        [note("Condition", Problem.INVALID_DATE), note("Smith John", Problem.WRONG_TYPE)]
     )
     assert (
-        value("cds_skipped_invalid_total", resource_type="Condition", kind="unvalidated")
-        == unvalidated + 1
+        value("cds_skipped_invalid_total", resource_type="Condition", kind="invalid_date")
+        == dates + 1
     )
-    assert value("cds_skipped_invalid_total", resource_type="other", kind="other") == before + 1
+    assert (
+        value("cds_skipped_invalid_total", resource_type="other", kind="wrong_type") == before + 1
+    )
 
 
 def test_engine_reports_mapping_rules_render_in_order() -> None:
@@ -224,7 +236,7 @@ def test_engine_reports_mapping_rules_render_in_order() -> None:
     )
     timed = evaluate("order-sign", record, RuleConfig(), TODAY, stage=clock)
     untimed = evaluate("order-sign", record, RuleConfig(), TODAY)
-    assert seen == ["mapping", "rules", "render"]
+    assert list(dict.fromkeys(seen)) == ["mapping", "rules", "render"]
     assert [c.topic for c in timed.cards] == [c.topic for c in untimed.cards] == ["mscWarning"]
 
 

@@ -1,4 +1,4 @@
-"""DMT exposures from MedicationRequest/MedicationStatement, and DMT draft orders."""
+"""DMT exposures from MedicationRequest/MedicationStatement."""
 
 from __future__ import annotations
 
@@ -6,12 +6,9 @@ from datetime import date
 
 import pytest
 
-from fhir_mappings.build import build_facts
 from fhir_mappings.config import MappingConfig
-from fhir_mappings.facts import EfficacyClass, OrderKind, StopReason
-from tests.builders import HCPCS, med_request, service_request
-from tests.conftest import TODAY
-from tests.records import ATC, CPT, RXNORM, facts_of, record_of, rx, statement
+from fhir_mappings.facts import EfficacyClass, StopReason
+from tests.records import ATC, RXNORM, facts_of, rx, statement
 
 
 @pytest.mark.parametrize(
@@ -142,37 +139,3 @@ def test_medication_reference_to_contained_medication() -> None:
     )
     del resource["medicationCodeableConcept"]
     assert [d.ingredient for d in facts_of(resource).dmts] == ["teriflunomide"]
-
-
-def _orders(*drafts: dict[str, object]) -> list[object]:
-    _, orders, _ = build_facts(record_of(drafts=list(drafts)), TODAY)
-    return orders
-
-
-def test_draft_dmt_orders_carry_ingredient_and_class_and_are_not_exposures() -> None:
-    """A draft DMT order is kind DMT with its ingredient; it is not a record of exposure."""
-    record = record_of(drafts=[med_request("d1", "Copaxone 40 mg/mL")])
-    facts, orders, _ = build_facts(record, TODAY)
-    (order,) = orders
-    assert order.kind is OrderKind.DMT
-    assert (order.dmt_ingredient, order.dmt_efficacy) == (
-        "glatiramer acetate",
-        EfficacyClass.PLATFORM,
-    )
-    assert facts.dmts == ()
-
-
-@pytest.mark.parametrize(
-    ("draft", "kind"),
-    [
-        (service_request("s", "Autologous HSCT", "38241", system=CPT), OrderKind.HSCT),
-        (service_request("s", "HSCT after cladribine conditioning"), OrderKind.HSCT),
-        (med_request("m", "MSC infusion", "J3402", HCPCS), OrderKind.MSC),
-        (med_request("m", "Mesenchymal stem cells with rituximab"), OrderKind.MSC),
-    ],
-)
-def test_hsct_and_msc_orders_are_never_dmt(draft: dict[str, object], kind: OrderKind) -> None:
-    """HSCT and MSC wording win over any DMT name in the same order."""
-    (order,) = _orders(draft)
-    assert order.kind is kind
-    assert order.dmt_ingredient is None

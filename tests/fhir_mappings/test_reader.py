@@ -1,0 +1,176 @@
+"""The one lenient reader: elements read as sent, damage skipped and noted, never a value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fhir_mappings.facts import ParseNote, Problem
+from fhir_mappings.reader import Concept, Reference, Resources, flatten
+from tests.builders import bundle, ms_condition
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=8,
+)
+
+
+def _one(raw: dict[str, Any]) -> Any:
+    (resource,) = Resources([raw]).all
+    return resource
+
+
+def test_concept_reads_codings_and_texts_whitespace_normalised() -> None:
+    """Codes with their systems; text first, then displays; runs of whitespace one space."""
+    concept = _one(
+        {
+            "resourceType": "Condition",
+            "code": {
+                "text": "Relapsing-remitting multiple\nsclerosis",
+                "coding": [
+                    {"system": "http://snomed.info/sct", "code": "426373005", "display": "RRMS"},
+                    {"code": "G35", "display": "Relapsing-remitting  multiple sclerosis"},
+                    {"display": "RRMS"},
+                ],
+            },
+        }
+    ).concept("code")
+    assert concept == Concept(
+        codings=(("http://snomed.info/sct", "426373005"), (None, "G35")),
+        texts=("Relapsing-remitting multiple sclerosis", "RRMS"),
+    )
+
+
+def test_wrong_types_are_skipped_and_noted_by_path() -> None:
+    """A string for a concept, a coding that is no object, a date that is no date: each
+    is skipped, noted with resource type, id, element path and problem."""
+    resource = _one(
+        {
+            "resourceType": "Observation",
+            "id": "o1",
+            "code": {"coding": ["x", {"code": 5, "system": "s"}], "text": ["t"]},
+            "category": "laboratory",
+            "effectiveDateTime": "last Tuesday",
+            "issued": 20240101,
+            "valueQuantity": {"value": "3.5"},
+        }
+    )
+    assert not resource.concept("code")
+    assert resource.concepts("category") == []
+    assert resource.date("effectiveDateTime") is None and resource.date("issued") is None
+    assert resource.quantity("valueQuantity") is None
+    assert [(n.element, n.problem) for n in resource.pool.parse_notes()] == [
+        ("code.text", Problem.WRONG_TYPE),
+        ("code.coding[0]", Problem.WRONG_TYPE),
+        ("code.coding[1].code", Problem.WRONG_TYPE),
+        ("category", Problem.WRONG_TYPE),
+        ("effectiveDateTime", Problem.INVALID_DATE),
+        ("issued", Problem.WRONG_TYPE),
+        ("valueQuantity.value", Problem.WRONG_TYPE),
+    ]
+    assert {(n.resource_type, n.resource_id) for n in resource.pool.parse_notes()} == {
+        ("Observation", "o1")
+    }
+
+
+def test_notes_never_carry_values() -> None:
+    """A parse note names the element, never the offending value."""
+    resource = _one(ms_condition(onsetDateTime="Jane Doe born 1970-01-01"))
+    assert resource.date("onsetDateTime") is None
+    (note,) = resource.pool.parse_notes()
+    assert note == ParseNote(
+        resource_type="Condition",
+        resource_id="ms-1",
+        element="onsetDateTime",
+        problem=Problem.INVALID_DATE,
+    )
+    assert str(note) == "Condition/ms-1 onsetDateTime: invalid date"
+    assert "Jane" not in note.model_dump_json() and "1970" not in note.model_dump_json()
+
+
+def test_an_element_read_twice_is_noted_once() -> None:
+    """Two mappings reading the same bad element make one note."""
+    resource = _one({"resourceType": "Condition", "id": "c", "recordedDate": "soon"})
+    resource.date("recordedDate")
+    resource.date("recordedDate")
+    assert len(resource.pool.parse_notes()) == 1
+
+
+def test_status_reads_r4_concepts_and_stu3_strings() -> None:
+    """clinicalStatus as an R4 CodeableConcept or STU3's plain string gives the code."""
+    r4 = _one(ms_condition(verification="refuted"))
+    stu3 = _one({"resourceType": "Condition", "verificationStatus": " Refuted "})
+    assert r4.status("verificationStatus") == stu3.status("verificationStatus") == "refuted"
+
+
+def test_references_resolve_in_the_read_then_in_more() -> None:
+    """'Type/id', full and versioned URLs resolve; the first resource with an id wins; the
+    further resources are indexed only when a reference is not found among the first."""
+    first = {"resourceType": "Medication", "id": "m", "code": {"text": "first"}}
+    second = {"resourceType": "Medication", "id": "m", "code": {"text": "second"}}
+    indexed: list[str] = []
+
+    def more() -> Any:
+        indexed.append("record")
+        yield {"resourceType": "Condition", "id": "c"}
+
+    pool = Resources([first, second, {"resourceType": "Medication", "id": 5}], more=more())
+    found = pool.find("https://ehr.example/fhir/Medication/m/_history/3")
+    assert found is not None and found.concept("code").texts == ("first",)
+    assert indexed == []
+    assert pool.find("Medication/5") is None and indexed == ["record"]
+    assert pool.find("Condition/c") is not None
+    assert [pool.find(r) for r in ("/", "Condition/", "/c", "x", None)] == [None] * 5
+    assert len(pool.of_type("Medication")) == 3 and pool.of_type("Condition") == []
+
+
+def test_contained_references_resolve_in_the_resource() -> None:
+    """'#id' resolves to a contained resource of the one that refers to it, nowhere else."""
+    resource = _one(
+        {
+            "resourceType": "MedicationRequest",
+            "contained": [{"resourceType": "Medication", "id": "x", "code": {"text": "MSC"}}],
+        }
+    )
+    contained = resource.resolve(Reference("#x", None))
+    assert contained is not None and contained.ref == "Medication/x"
+    assert resource.resolve(Reference("#y", None)) is None
+
+
+def test_flatten_reads_bundles_nested_bundles_and_skips_junk() -> None:
+    """A resource is itself; a Bundle's entries (nested Bundles too); junk entries skipped."""
+    inner = bundle({"resourceType": "Condition", "id": "b"})
+    outer = bundle({"resourceType": "Condition", "id": "a"}, inner)
+    outer["entry"] += ["junk", {"resource": 7}, {}]
+    assert [r["id"] for r in flatten(outer)] == ["a", "b"]
+    assert flatten({"resourceType": "Patient"}) == [{"resourceType": "Patient"}]
+    assert flatten([1]) == [] and flatten({"resourceType": "Bundle", "entry": "x"}) == []
+
+
+@given(value=JSON_VALUES)
+def test_no_value_anywhere_makes_a_reader_raise(value: Any) -> None:
+    """Whatever JSON sits at an element, every reader returns or notes; none raises."""
+    names = ["code", "status", "date", "period", "ref", "part", "n"]
+    raw: dict[str, Any] = {"resourceType": "Observation", "id": "o", **dict.fromkeys(names, value)}
+    resource = _one(raw)
+    for name in names:
+        resource.concept(name)
+        resource.concepts(name, lone=True)
+        resource.string(name)
+        resource.code(name)
+        resource.status(name)
+        resource.date(name)
+        resource.period(name)
+        resource.reference(name)
+        resource.references(name)
+        resource.quantity(name)
+        resource.number(name)
+        resource.integer(name)
+        for child in resource.children(name):
+            child.concept("code")
+        resource.resolve(resource.reference(name))
+    for note in resource.pool.parse_notes():
+        assert note.resource_type == "Observation" and isinstance(note.problem, Problem)
