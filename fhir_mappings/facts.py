@@ -211,7 +211,9 @@ class OrderReason(StrEnum):
 class DraftOrder(Fact):
     """An order being selected or signed (context.draftOrders).
 
-    `dmt_ingredient`/`dmt_efficacy` are set only when `kind` is DMT.
+    `dmt_ingredient`/`dmt_efficacy` are set only when `kind` is DMT; `msc_product` only
+    when `kind` is MSC and the product is a cell-free MSC-derived one ("msc-derived":
+    exosomes, extracellular vesicles, secretome, conditioned medium).
     """
 
     ref: str
@@ -223,6 +225,7 @@ class DraftOrder(Fact):
     sources: tuple[str, ...] = ()
     dmt_ingredient: str | None = None
     dmt_efficacy: EfficacyClass | None = None
+    msc_product: str | None = None
 
 
 class Problem(StrEnum):

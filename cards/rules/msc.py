@@ -63,7 +63,9 @@ def msc_warning(rule_input: RuleInput) -> list[Decision]:
         diagnosis_sources = tuple(d.source for d in facts.ms_diagnoses)
         found = found or alternatives(rule_input)
         proposals, why, alternative_sources = found
-        extra = {"alternatives": why} if why else {}
+        extra: dict[str, object] = {"alternatives": why} if why else {}
+        if order.msc_product:
+            extra["orderProduct"] = order.msc_product
         decisions.append(
             Decision(
                 topic=TOPIC,
