@@ -32,6 +32,7 @@ __all__ = ["ORDER_TYPES", "draft_order_of"]
 ORDER_TYPES = frozenset({"MedicationRequest", "ServiceRequest", "ProcedureRequest"})
 _CODED_ORDERS = frozenset({"ServiceRequest", "ProcedureRequest"})
 _DEAD_STATUSES = {"entered-in-error", "cancelled", "revoked", "completed", "stopped"}
+_RESEARCH_STUDY = "http://hl7.org/fhir/StructureDefinition/workflow-researchStudy"
 
 
 def _describe(found: Code | TextPattern) -> str:
@@ -107,11 +108,11 @@ def _not_treatment(order: Resource, concepts: list[Concept]) -> bool:
     )
 
 
-def _reason(order: Resource, unresolved: list[str]) -> tuple[OrderReason, list[str]]:
+def _reason(order: Resource, unresolved: list[str]) -> tuple[OrderReason, list[str], list[Concept]]:
     """MS when any stated reason is MS; NON_MS when reasons are stated and none is.
 
     reasonReference is resolved (contained, draft bundle, prefetch); an
-    unresolvable one still counts through its `display`.
+    unresolvable one still counts through its `display`. Also returns the reasons read.
     """
     concepts = order.concepts("reasonCode")
     sources: list[str] = []
@@ -127,10 +128,35 @@ def _reason(order: Resource, unresolved: list[str]) -> tuple[OrderReason, list[s
             concepts.append(Concept((), (" ".join(reference.display.split()),)))
     readable = [c for c in concepts if c]
     if not readable:
-        return OrderReason.NONE, sources
+        return OrderReason.NONE, sources, readable
     if any(classify_concept(c) is not None for c in readable):
-        return OrderReason.MS, sources
-    return OrderReason.NON_MS, sources
+        return OrderReason.MS, sources, readable
+    return OrderReason.NON_MS, sources, readable
+
+
+def _msc_indication(order: Resource, reasons: list[Concept]) -> str | None:
+    """'gvhd', 'crohn-fistula' or 'trial' when the MSC order has a recognised reason.
+
+    A registry identifier counts in a reason, a note or a supportingInformation
+    reference; so does the workflow-researchStudy extension (accepted on any order,
+    though the extensions pack lists ServiceRequest only).
+    """
+    valueset = load("gvhd_and_non_ms_reasons")
+    for concept in reasons:
+        found = valueset.match_concept(concept)
+        if found is not None:
+            return str(found.attributes["indication"])
+    for extension in order.children("extension"):
+        if extension.string("url") == _RESEARCH_STUDY and "valueReference" in extension:
+            return "trial"
+    texts = [note.string("text") for note in order.children("note")]
+    for reference in order.references("supportingInformation"):
+        texts += [reference.display, reference.reference]
+    for text in texts:
+        found = valueset.match_text(text)
+        if found is not None and found.attributes.get("indication") == "trial":
+            return "trial"
+    return None
 
 
 def draft_order_of(
@@ -168,7 +194,8 @@ def draft_order_of(
             product=product,
             sources=(order.ref,),
         )
-    reason, reason_sources = _reason(order, unresolved)
+    reason, reason_sources, reasons = _reason(order, unresolved)
+    indication = _msc_indication(order, reasons) if kind is OrderKind.MSC else None
     return DraftOrder(
         ref=order.ref,
         resource_type=order.type,
@@ -180,4 +207,5 @@ def draft_order_of(
         dmt_ingredient=dmt[0] if dmt else None,
         dmt_efficacy=dmt[1] if dmt else None,
         msc_product=msc_product,
+        msc_indication=indication,
     )

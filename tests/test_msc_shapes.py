@@ -331,3 +331,83 @@ def test_value_set_api_folds_accents_and_matches_whole_tokens() -> None:
     assert hsct.match_text("células madre hematopoyéticas") is not None
     assert hsct.match_text("cord blood-derived MSC") is None
     assert hsct.match_text("cord blood unit") is not None
+
+
+ICD = "http://hl7.org/fhir/sid/icd-10-cm"
+RECOGNISED = {
+    "acute GVHD D89.810": {"reasonCode": [{"coding": [{"system": ICD, "code": "D89.810"}]}]},
+    "GVHD SNOMED 234646005": {
+        "reasonCode": [{"coding": [{"system": SNOMED, "code": "234646005"}]}]
+    },
+    "aGVHD text": {"reasonCode": [{"text": "Steroid-refractory aGVHD"}]},
+    "Crohn's fistula K50.913": {"reasonCode": [{"coding": [{"system": ICD, "code": "K50.913"}]}]},
+    "perianal fistula in Crohn's text": {
+        "reasonCode": [{"text": "Complex perianal fistula, Crohn's disease"}]
+    },
+    "NCT in reasonCode": {"reasonCode": [{"text": "Per protocol NCT03355365"}]},
+    "NCT in note": {"note": [{"text": "Study drug, NCT03822858 expanded access"}]},
+    "EudraCT in note": {"note": [{"text": "EudraCT 2011-001295-19"}]},
+    "ISRCTN in supportingInformation": {
+        "supportingInformation": [{"display": "Trial ISRCTN12345678 consent"}]
+    },
+    "workflow-researchStudy extension": {
+        "extension": [
+            {
+                "url": "http://hl7.org/fhir/StructureDefinition/workflow-researchStudy",
+                "valueReference": {"reference": "ResearchStudy/mesems"},
+            }
+        ]
+    },
+}
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+@pytest.mark.parametrize("extra", RECOGNISED.values(), ids=RECOGNISED.keys())
+def test_recognised_indication_or_registered_trial_silences(
+    client: TestClient, hook: str, extra: dict[str, Any]
+) -> None:
+    """Acute GVHD, perianal Crohn's fistula or a registered-trial tie: no mscWarning."""
+    assert msc_cards(client, hook, med_request("mr-ok", text="UC-MSC infusion", **extra)) == []
+
+
+OTHER_REASONS = {
+    "gait disorder R26.89": {"coding": [{"system": ICD, "code": "R26.89"}]},
+    "demyelinating disease NOS G37.9": {"coding": [{"system": ICD, "code": "G37.9"}]},
+    "fatigue": {"text": "Fatigue"},
+    "spasticity": {"text": "Spasticity of lower limbs"},
+    "chronic GVHD D89.811": {"coding": [{"system": ICD, "code": "D89.811"}]},
+    "chronic GVHD text": {"text": "Chronic graft-versus-host disease"},
+    "trial word without a registry id": {"text": "Clinical trial"},
+}
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+@pytest.mark.parametrize("reason", OTHER_REASONS.values(), ids=OTHER_REASONS.keys())
+def test_other_stated_reasons_do_not_silence(
+    client: TestClient, hook: str, reason: dict[str, Any]
+) -> None:
+    """An MS symptom or another non-MS reason still warns a patient with MS, and says so."""
+    draft = med_request("mr-why", text="UC-MSC infusion", reasonCode=[reason])
+    cards = msc_cards(client, hook, draft)
+    assert len(cards) == 1
+    assert facts_of(cards[0])["statedReason"] == "not MS and not a recognised MSC indication"
+
+
+def test_other_reason_without_ms_stays_silent(client: TestClient) -> None:
+    """A non-MS reason for a patient without MS is not this service's warning."""
+    draft = med_request(
+        "mr-nm", text="UC-MSC infusion", reasonCode=[{"text": "Knee osteoarthritis"}]
+    )
+    body = build("order-sign", drafts=[draft], conditions=[])
+    response = client.post("/cds-services/ms-order-sign", json=body)
+    assert response.status_code == 200
+    assert not [c for c in response.json()["cards"] if c["source"]["topic"]["code"] == "mscWarning"]
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_not_an_msc_product_is_an_override_reason(client: TestClient, hook: str) -> None:
+    """The MSC card offers the override reason 'Not an MSC product'."""
+    card = msc_cards(client, hook, med_request("mr-o", text="MSC infusion"))[0]
+    assert {"code": "notMscProduct", "display": "Not an MSC product"}.items() <= next(
+        r for r in card["overrideReasons"] if r["code"] == "notMscProduct"
+    ).items()
