@@ -211,7 +211,11 @@ class OrderReason(StrEnum):
 class DraftOrder(Fact):
     """An order being selected or signed (context.draftOrders).
 
-    `dmt_ingredient`/`dmt_efficacy` are set only when `kind` is DMT.
+    `dmt_ingredient`/`dmt_efficacy` are set only when `kind` is DMT; `msc_product` only
+    when `kind` is MSC and the product is a cell-free MSC-derived one ("msc-derived":
+    exosomes, extracellular vesicles, secretome, conditioned medium). `msc_indication`
+    (MSC orders only): a recognised reason for the product ("gvhd", "crohn-fistula") or
+    a registered-trial tie ("trial"); any other non-MS reason leaves it None.
     """
 
     ref: str
@@ -223,6 +227,8 @@ class DraftOrder(Fact):
     sources: tuple[str, ...] = ()
     dmt_ingredient: str | None = None
     dmt_efficacy: EfficacyClass | None = None
+    msc_product: str | None = None
+    msc_indication: str | None = None
 
 
 class Problem(StrEnum):

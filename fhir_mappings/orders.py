@@ -2,9 +2,19 @@
 
 An order is read from MedicationRequest (medicationCodeableConcept, or
 medicationReference to a contained `#id` Medication or one elsewhere in the
-request) or ServiceRequest (code). Haematopoietic stem cell (AHSCT) wording or
-codes always win over MSC wording: an AHSCT order is never called MSC. An order
-that is neither is a DMT order when it names an MS disease-modifying therapy.
+request) or ServiceRequest (code). When that names nothing this service judges
+(a non-formulary "miscellaneous medication", an unlisted code such as HCPCS
+J3590), the order's free-text instructions are read too: `note`,
+`dosageInstruction.text` / `.patientInstruction`, `patientInstruction`, `orderDetail`.
+
+Precedence: a haematopoietic graft (an HSCT code or wording, "haematopoietic"
+in five languages, AHSCT, CD34+, PBSC, mobilisation, conditioning) is HSCT and
+never MSC, whatever MSC wording it mixes in; an MSC term is MSC. Wording that names
+an MSC source or product ("cord blood-derived MSC", "umbilical cord MSC",
+"MSC-derived neural progenitor cells") is no haematopoietic wording. An MSC
+term in a laboratory / pathology / imaging order, or in an order naming a
+neoplasm ("mesenchymal tumour biopsy"), is no MSC treatment. An order that is
+none of these is a DMT order when it names an MS disease-modifying therapy.
 """
 
 from __future__ import annotations
@@ -14,7 +24,7 @@ from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import DraftOrder, OrderKind, OrderReason
 from fhir_mappings.medications import DmtMatch, dmt_of, medication_concepts, note_unresolved
 from fhir_mappings.reader import Concept, Resource
-from fhir_mappings.valuesets import Code, TextPattern, load
+from fhir_mappings.valuesets import Code, TextPattern, ValueSet, load
 
 __all__ = ["ORDER_TYPES", "draft_order_of"]
 
@@ -22,6 +32,7 @@ __all__ = ["ORDER_TYPES", "draft_order_of"]
 ORDER_TYPES = frozenset({"MedicationRequest", "ServiceRequest", "ProcedureRequest"})
 _CODED_ORDERS = frozenset({"ServiceRequest", "ProcedureRequest"})
 _DEAD_STATUSES = {"entered-in-error", "cancelled", "revoked", "completed", "stopped"}
+_RESEARCH_STUDY = "http://hl7.org/fhir/StructureDefinition/workflow-researchStudy"
 
 
 def _describe(found: Code | TextPattern) -> str:
@@ -30,26 +41,78 @@ def _describe(found: Code | TextPattern) -> str:
     return f"text /{found.regex.pattern}/"
 
 
+Found = Code | TextPattern
+
+
+def _all(valueset: ValueSet, concepts: list[Concept]) -> list[Found]:
+    """Every code and pattern of `valueset` in these concepts, codes first per concept."""
+    found: list[Found] = []
+    for concept in concepts:
+        for system, code in concept.codings:
+            hit = valueset.lookup(system, code)
+            if hit is not None:
+                found.append(hit)
+        for text in concept.texts:
+            found += valueset.matches(text)
+    return found
+
+
+def _cell_kind(concepts: list[Concept]) -> tuple[OrderKind, Found] | None:
+    """MSC or HSCT by the precedence in the module docstring, or None."""
+    hsct = _all(load("hsct"), concepts) or _all(load("hsct_graft"), concepts)
+    if hsct:
+        return OrderKind.HSCT, hsct[0]
+    msc = _all(load("msc_orders"), concepts)
+    if msc:
+        return OrderKind.MSC, msc[0]
+    return None
+
+
 def _kind(
     concepts: list[Concept], config: MappingConfig
-) -> tuple[OrderKind, str | None, DmtMatch | None]:
-    """HSCT beats MSC beats DMT: an AHSCT order is never MSC, and neither is ever a DMT."""
-    for valueset, kind in ((load("hsct"), OrderKind.HSCT), (load("msc_orders"), OrderKind.MSC)):
-        for concept in concepts:
-            found = valueset.match_concept(concept) if concept else None
-            if found is not None:
-                return kind, _describe(found), None
+) -> tuple[OrderKind, Found | None, DmtMatch | None]:
+    """Cell products (MSC / HSCT) first, then DMT: neither cell product is ever a DMT."""
+    cell = _cell_kind(concepts)
+    if cell is not None:
+        return cell[0], cell[1], None
     dmt = dmt_of(concepts, config)
     if dmt is not None:
-        return OrderKind.DMT, dmt[2], dmt
+        return OrderKind.DMT, None, dmt
     return OrderKind.OTHER, None, None
 
 
-def _reason(order: Resource, unresolved: list[str]) -> tuple[OrderReason, list[str]]:
+def _instructions(order: Resource) -> list[Concept]:
+    """The order's free-text instructions, each as a text-only Concept."""
+    texts = [note.string("text") for note in order.children("note")]
+    texts.append(order.string("patientInstruction"))  # ServiceRequest
+    for dosage in order.children("dosageInstruction"):
+        texts += [dosage.string("text"), dosage.string("patientInstruction")]
+    concepts = [Concept((), (" ".join(t.split()),)) for t in texts if t]
+    return concepts + order.concepts("orderDetail")
+
+
+def _not_treatment(order: Resource, concepts: list[Concept]) -> bool:
+    """A laboratory / pathology / imaging order, or one naming a neoplasm."""
+    valueset = load("msc_not_treatment")
+    for category in order.concepts("category"):
+        if any(valueset.lookup(system, code) for system, code in category.codings):
+            return True
+        hits = [p for text in category.texts for p in valueset.matches(text)]
+        if any(p.attributes.get("on") == "category" for p in hits):
+            return True
+    return any(
+        p.attributes.get("on") == "order"
+        for concept in concepts
+        for t in concept.texts
+        for p in valueset.matches(t)
+    )
+
+
+def _reason(order: Resource, unresolved: list[str]) -> tuple[OrderReason, list[str], list[Concept]]:
     """MS when any stated reason is MS; NON_MS when reasons are stated and none is.
 
     reasonReference is resolved (contained, draft bundle, prefetch); an
-    unresolvable one still counts through its `display`.
+    unresolvable one still counts through its `display`. Also returns the reasons read.
     """
     concepts = order.concepts("reasonCode")
     sources: list[str] = []
@@ -65,10 +128,35 @@ def _reason(order: Resource, unresolved: list[str]) -> tuple[OrderReason, list[s
             concepts.append(Concept((), (" ".join(reference.display.split()),)))
     readable = [c for c in concepts if c]
     if not readable:
-        return OrderReason.NONE, sources
+        return OrderReason.NONE, sources, readable
     if any(classify_concept(c) is not None for c in readable):
-        return OrderReason.MS, sources
-    return OrderReason.NON_MS, sources
+        return OrderReason.MS, sources, readable
+    return OrderReason.NON_MS, sources, readable
+
+
+def _msc_indication(order: Resource, reasons: list[Concept]) -> str | None:
+    """'gvhd', 'crohn-fistula' or 'trial' when the MSC order has a recognised reason.
+
+    A registry identifier counts in a reason, a note or a supportingInformation
+    reference; so does the workflow-researchStudy extension (accepted on any order,
+    though the extensions pack lists ServiceRequest only).
+    """
+    valueset = load("gvhd_and_non_ms_reasons")
+    for concept in reasons:
+        found = valueset.match_concept(concept)
+        if found is not None:
+            return str(found.attributes["indication"])
+    for extension in order.children("extension"):
+        if extension.string("url") == _RESEARCH_STUDY and "valueReference" in extension:
+            return "trial"
+    texts = [note.string("text") for note in order.children("note")]
+    for reference in order.references("supportingInformation"):
+        texts += [reference.display, reference.reference]
+    for text in texts:
+        found = valueset.match_text(text)
+        if found is not None and found.attributes.get("indication") == "trial":
+            return "trial"
+    return None
 
 
 def draft_order_of(
@@ -84,7 +172,19 @@ def draft_order_of(
         concepts = [order.concept("code")]
     else:
         concepts = medication_concepts(order, unresolved)
-    kind, matched_by, dmt = _kind(concepts, config)
+    kind, found, dmt = _kind(concepts, config)
+    where = ""
+    if kind is OrderKind.OTHER:  # the product may be named only in the instructions
+        instructions = _instructions(order)
+        cell = _cell_kind(instructions)
+        if cell is not None:
+            kind, found = cell
+            concepts = concepts + instructions
+            where = "instructions: "
+    if kind is OrderKind.MSC and _not_treatment(order, concepts):
+        kind, found = OrderKind.OTHER, None
+    matched_by = dmt[2] if dmt else (f"{where}{_describe(found)}" if found else None)
+    msc_product = found.attributes.get("product") if found and kind is OrderKind.MSC else None
     product = next((c.text[:120] for c in concepts if c.text), None)
     if kind is OrderKind.OTHER:  # no rule judges it: why it is ordered is not read
         return DraftOrder(
@@ -94,7 +194,8 @@ def draft_order_of(
             product=product,
             sources=(order.ref,),
         )
-    reason, reason_sources = _reason(order, unresolved)
+    reason, reason_sources, reasons = _reason(order, unresolved)
+    indication = _msc_indication(order, reasons) if kind is OrderKind.MSC else None
     return DraftOrder(
         ref=order.ref,
         resource_type=order.type,
@@ -105,4 +206,6 @@ def draft_order_of(
         sources=(order.ref, *reason_sources),
         dmt_ingredient=dmt[0] if dmt else None,
         dmt_efficacy=dmt[1] if dmt else None,
+        msc_product=msc_product,
+        msc_indication=indication,
     )

@@ -1,9 +1,11 @@
 """mscWarning: an MSC infusion order for a patient with MS.
 
-Fires once per judged MSC order when the order's stated reason is MS, or when it
-states no reason and the patient has a current MS diagnosis. An order whose
-stated reason is something else (e.g. GVHD, where remestemcel-L is approved) is
-left alone. HSCT orders never reach here: the mapping classifies them apart.
+Fires once per judged MSC order when the order's stated reason is MS, or when the
+patient has a current MS diagnosis. Only a recognised reason silences it (acute
+GVHD, where remestemcel-L is approved; perianal fistula in Crohn's disease; an
+order tied to a registered trial: `DraftOrder.msc_indication`): another stated
+non-MS reason, often an MS symptom (gait disorder, fatigue, spasticity), does not.
+HSCT orders never reach here: the mapping classifies them apart.
 
 The card also offers "the proven alternative": an AHSCT referral when every
 AHSCT criterion is met; the high-efficacy DMT options when escalation applies;
@@ -56,14 +58,18 @@ def msc_warning(rule_input: RuleInput) -> list[Decision]:
     for order in rule_input.orders:
         if order.kind is not OrderKind.MSC:
             continue
-        if order.reason is OrderReason.NON_MS:
+        if order.msc_indication is not None:
             continue
-        if order.reason is OrderReason.NONE and not facts.has_ms:
+        if order.reason is not OrderReason.MS and not facts.has_ms:
             continue
         diagnosis_sources = tuple(d.source for d in facts.ms_diagnoses)
         found = found or alternatives(rule_input)
         proposals, why, alternative_sources = found
-        extra = {"alternatives": why} if why else {}
+        extra: dict[str, object] = {"alternatives": why} if why else {}
+        if order.msc_product:
+            extra["orderProduct"] = order.msc_product
+        if order.reason is OrderReason.NON_MS:
+            extra["statedReason"] = "not MS and not a recognised MSC indication"
         decisions.append(
             Decision(
                 topic=TOPIC,

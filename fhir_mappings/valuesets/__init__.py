@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -48,6 +49,16 @@ class ValueSet:
     # All patterns as one compiled alternation: one search says "none of them" (the usual
     # answer); only a text it finds something in is matched pattern by pattern, for order.
     any_pattern: re.Pattern[str] | None = field(default=None, compare=False)
+    # "fold_accents": texts lose their diacritics before matching, so one ASCII pattern
+    # reads "células", "celulas" and "cèlulas" alike (orders are typed in many languages).
+    fold_accents: bool = False
+
+    def _prepare(self, text: str) -> str:
+        text = " ".join(text.split())
+        if self.fold_accents:
+            decomposed = unicodedata.normalize("NFKD", text)
+            text = "".join(c for c in decomposed if not unicodedata.combining(c))
+        return text
 
     def lookup(self, system: str | None, code: str | None) -> Code | None:
         """The entry for a (system, code) pair, normalising known system aliases."""
@@ -64,7 +75,7 @@ class ValueSet:
         """
         if not text:
             return None
-        return self._first(" ".join(text.split()))
+        return self._first(self._prepare(text))
 
     def _first(self, text: str) -> TextPattern | None:
         if self.any_pattern is not None and self.any_pattern.search(text) is None:
@@ -75,7 +86,8 @@ class ValueSet:
         return None
 
     def matches(self, text: str) -> list[TextPattern]:
-        """Every pattern found in `text` (whitespace already normalised), in file order."""
+        """Every pattern found in `text`, in file order."""
+        text = self._prepare(text)
         if self.any_pattern is not None and self.any_pattern.search(text) is None:
             return []
         return [pattern for pattern in self.patterns if pattern.regex.search(text)]
@@ -90,7 +102,7 @@ class ValueSet:
                 return found
         if use_text:
             for text in concept.texts:
-                pattern = self._first(text)
+                pattern = self._first(self._prepare(text))
                 if pattern is not None:
                     return pattern
         return None
@@ -122,7 +134,12 @@ def _parse(name: str, raw: dict[str, Any]) -> ValueSet:
         attributes = {k: v for k, v in entry.items() if k not in _RESERVED}
         patterns.append(TextPattern(regex, entry["source"], attributes))
     return ValueSet(
-        name, codes, tuple(patterns), dict(raw.get("system_aliases", {})), _any_of(patterns)
+        name,
+        codes,
+        tuple(patterns),
+        dict(raw.get("system_aliases", {})),
+        _any_of(patterns),
+        bool(raw.get("fold_accents", False)),
     )
 
 
