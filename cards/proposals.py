@@ -15,6 +15,13 @@ from typing import Any, Literal
 
 import orjson
 
+# The three R4B classes proposals are built with, and only these (the package's top level
+# is R5; importing all of R4B would cost start-up time for models never used).
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.reference import Reference
+from fhir.resources.R4B.servicerequest import ServiceRequest
+from pydantic import ValidationError
+
 from cds_hooks import Action, Suggestion
 from fhir_mappings.valuesets import load
 
@@ -88,11 +95,6 @@ def _built(kind: str, ingredient: str | None, text: str) -> bytes:
     rendering, measured with `make bench`): keyed only on values the service computes
     (value-set codes, card wording), it holds no request data and stays small. Kept as
     JSON text: each use decodes a fresh copy, so no card can alter another's."""
-    # Imported on first use, not at start-up (~0.1 s). The package's top level is R5.
-    from fhir.resources.R4B.medicationrequest import MedicationRequest
-    from fhir.resources.R4B.servicerequest import ServiceRequest
-    from pydantic import ValidationError
-
     common: dict[str, Any] = {
         "status": "draft",
         "intent": "proposal",
@@ -122,8 +124,6 @@ def _built(kind: str, ingredient: str | None, text: str) -> bytes:
 
 
 def _reference(reference: str) -> dict[str, Any]:
-    from fhir.resources.R4B.reference import Reference
-
     dumped: dict[str, Any] = Reference(reference=reference).model_dump(mode="json")
     return dumped
 

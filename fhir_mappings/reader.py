@@ -15,6 +15,7 @@ creates (cards/proposals.py).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -76,14 +77,21 @@ def target_of(reference: str | None) -> tuple[str, str] | None:
     return parts[-2], parts[-1]
 
 
+# Where an element belongs, for its notes: (resource type, id, the read's note list).
+# A tuple, not the Resource: nothing a read makes refers back to what refers to it, so
+# reference counting frees each request's objects at once (no work left for the
+# cyclic garbage collector, nothing of a request kept until it runs).
+_Origin = tuple[str, str | None, list[ParseNote]]
+
+
 class Element:
     """One JSON object inside a resource (or the resource itself), read defensively."""
 
-    __slots__ = ("_data", "_path", "_resource")
+    __slots__ = ("_data", "_origin", "_path")
 
-    def __init__(self, data: dict[str, Any], resource: Resource, path: str) -> None:
+    def __init__(self, data: dict[str, Any], origin: _Origin, path: str) -> None:
         self._data = data
-        self._resource = resource
+        self._origin = origin
         self._path = path
 
     def __contains__(self, name: str) -> bool:
@@ -93,11 +101,11 @@ class Element:
         return f"{self._path}.{name}" if self._path else name
 
     def _note(self, element: str, problem: Problem) -> None:
-        resource = self._resource
-        resource.notes.append(
+        resource_type, resource_id, notes = self._origin
+        notes.append(
             ParseNote(
-                resource_type=resource.type,
-                resource_id=resource.id,
+                resource_type=resource_type,
+                resource_id=resource_id,
                 element=element,
                 problem=problem,
             )
@@ -171,7 +179,7 @@ class Element:
     def child(self, name: str) -> Element | None:
         """A single nested element (a backbone element or a complex type)."""
         data = self._object(name)
-        return Element(data, self._resource, self._where(name)) if data is not None else None
+        return Element(data, self._origin, self._where(name)) if data is not None else None
 
     def children(self, name: str) -> list[Element]:
         """The items of a repeating nested element; items of a wrong type are noted."""
@@ -181,7 +189,7 @@ class Element:
         out = []
         for i, item in enumerate(self._list(name)):
             if isinstance(item, dict):
-                out.append(Element(item, self._resource, f"{where}[{i}]"))
+                out.append(Element(item, self._origin, f"{where}[{i}]"))
             else:
                 self._note(f"{where}[{i}]", Problem.WRONG_TYPE)
         return out
@@ -285,16 +293,16 @@ def _reference(data: dict[str, Any]) -> Reference:
 class Resource(Element):
     """One resource of a request: its type, id and elements, read as sent."""
 
-    __slots__ = ("id", "notes", "pool", "type")
+    __slots__ = ("_pool", "id", "type")
 
     def __init__(self, data: dict[str, Any], resource_type: str, pool: Resources) -> None:
         # Element.__init__ written out: one of these is made per resource of a record.
-        self._data, self._resource, self._path = data, self, ""
-        self.type = resource_type
         rid = data.get("id")
         self.id = rid if rid.__class__ is str and rid else None
-        self.pool = pool
-        self.notes = pool.notes  # one list per read: notes in reading order
+        self.type = resource_type
+        self._data, self._path = data, ""
+        self._origin = (resource_type, self.id, pool.notes)  # notes in reading order
+        self._pool = weakref.ref(pool)  # the pool holds its resources: no cycle back
 
     @property
     def ref(self) -> str:
@@ -312,9 +320,11 @@ class Resource(Element):
                 if isinstance(item, dict) and item.get("id") == wanted:
                     rtype = item.get("resourceType")
                     name = rtype if isinstance(rtype, str) else "Unknown"
-                    return Resource(item, name[:64], self.pool)
+                    pool = self._pool()
+                    return Resource(item, name[:64], pool) if pool is not None else None
             return None
-        return self.pool.find(ref)
+        pool = self._pool()
+        return pool.find(ref) if pool is not None else None
 
 
 def flatten(value: Any) -> list[dict[str, Any]]:
@@ -345,7 +355,7 @@ class Resources:
     the record), indexed only when a reference is not found among the first.
     """
 
-    __slots__ = ("_by_ref", "_by_type", "_more", "all", "notes")
+    __slots__ = ("__weakref__", "_by_ref", "_by_type", "_more", "all", "notes")
 
     def __init__(self, items: Iterable[Any], more: Iterable[Any] = ()) -> None:
         self.notes: list[ParseNote] = []

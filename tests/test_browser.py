@@ -72,9 +72,14 @@ class AccessRecords(logging.Handler):
 def access_records() -> Iterator[list[tuple[str, str, int]]]:
     handler = AccessRecords()
     logger = logging.getLogger("ms_cds.access")
+    # Logging is configured by the ASGI entry point, not by create_app: this app is
+    # served directly, so the access logger's level is set here.
+    level = logger.level
+    logger.setLevel(logging.INFO)
     logger.addHandler(handler)
     yield handler.lines
     logger.removeHandler(handler)
+    logger.setLevel(level)
 
 
 def run_page(url: str, profile: Path) -> dict[str, object]:

@@ -18,14 +18,14 @@ JSON_VALUES = st.recursive(
 )
 
 
-def _one(raw: dict[str, Any]) -> Any:
-    (resource,) = Resources([raw]).all
-    return resource
+def _one(raw: dict[str, Any]) -> tuple[Resources, Any]:
+    pool = Resources([raw])
+    return pool, pool.all[0]
 
 
 def test_concept_reads_codings_and_texts_whitespace_normalised() -> None:
     """Codes with their systems; text first, then displays; runs of whitespace one space."""
-    concept = _one(
+    _, resource = _one(
         {
             "resourceType": "Condition",
             "code": {
@@ -37,8 +37,8 @@ def test_concept_reads_codings_and_texts_whitespace_normalised() -> None:
                 ],
             },
         }
-    ).concept("code")
-    assert concept == Concept(
+    )
+    assert resource.concept("code") == Concept(
         codings=(("http://snomed.info/sct", "426373005"), (None, "G35")),
         texts=("Relapsing-remitting multiple sclerosis", "RRMS"),
     )
@@ -47,7 +47,7 @@ def test_concept_reads_codings_and_texts_whitespace_normalised() -> None:
 def test_wrong_types_are_skipped_and_noted_by_path() -> None:
     """A string for a concept, a coding that is no object, a date that is no date: each
     is skipped, noted with resource type, id, element path and problem."""
-    resource = _one(
+    pool, resource = _one(
         {
             "resourceType": "Observation",
             "id": "o1",
@@ -62,7 +62,7 @@ def test_wrong_types_are_skipped_and_noted_by_path() -> None:
     assert resource.concepts("category") == []
     assert resource.date("effectiveDateTime") is None and resource.date("issued") is None
     assert resource.quantity("valueQuantity") is None
-    assert [(n.element, n.problem) for n in resource.pool.parse_notes()] == [
+    assert [(n.element, n.problem) for n in pool.parse_notes()] == [
         ("code.text", Problem.WRONG_TYPE),
         ("code.coding[0]", Problem.WRONG_TYPE),
         ("code.coding[1].code", Problem.WRONG_TYPE),
@@ -71,16 +71,14 @@ def test_wrong_types_are_skipped_and_noted_by_path() -> None:
         ("issued", Problem.WRONG_TYPE),
         ("valueQuantity.value", Problem.WRONG_TYPE),
     ]
-    assert {(n.resource_type, n.resource_id) for n in resource.pool.parse_notes()} == {
-        ("Observation", "o1")
-    }
+    assert {(n.resource_type, n.resource_id) for n in pool.parse_notes()} == {("Observation", "o1")}
 
 
 def test_notes_never_carry_values() -> None:
     """A parse note names the element, never the offending value."""
-    resource = _one(ms_condition(onsetDateTime="Jane Doe born 1970-01-01"))
+    pool, resource = _one(ms_condition(onsetDateTime="Jane Doe born 1970-01-01"))
     assert resource.date("onsetDateTime") is None
-    (note,) = resource.pool.parse_notes()
+    (note,) = pool.parse_notes()
     assert note == ParseNote(
         resource_type="Condition",
         resource_id="ms-1",
@@ -93,16 +91,16 @@ def test_notes_never_carry_values() -> None:
 
 def test_an_element_read_twice_is_noted_once() -> None:
     """Two mappings reading the same bad element make one note."""
-    resource = _one({"resourceType": "Condition", "id": "c", "recordedDate": "soon"})
+    pool, resource = _one({"resourceType": "Condition", "id": "c", "recordedDate": "soon"})
     resource.date("recordedDate")
     resource.date("recordedDate")
-    assert len(resource.pool.parse_notes()) == 1
+    assert len(pool.parse_notes()) == 1
 
 
 def test_status_reads_r4_concepts_and_stu3_strings() -> None:
     """clinicalStatus as an R4 CodeableConcept or STU3's plain string gives the code."""
-    r4 = _one(ms_condition(verification="refuted"))
-    stu3 = _one({"resourceType": "Condition", "verificationStatus": " Refuted "})
+    _, r4 = _one(ms_condition(verification="refuted"))
+    _, stu3 = _one({"resourceType": "Condition", "verificationStatus": " Refuted "})
     assert r4.status("verificationStatus") == stu3.status("verificationStatus") == "refuted"
 
 
@@ -129,7 +127,7 @@ def test_references_resolve_in_the_read_then_in_more() -> None:
 
 def test_contained_references_resolve_in_the_resource() -> None:
     """'#id' resolves to a contained resource of the one that refers to it, nowhere else."""
-    resource = _one(
+    _, resource = _one(
         {
             "resourceType": "MedicationRequest",
             "contained": [{"resourceType": "Medication", "id": "x", "code": {"text": "MSC"}}],
@@ -155,7 +153,7 @@ def test_no_value_anywhere_makes_a_reader_raise(value: Any) -> None:
     """Whatever JSON sits at an element, every reader returns or notes; none raises."""
     names = ["code", "status", "date", "period", "ref", "part", "n"]
     raw: dict[str, Any] = {"resourceType": "Observation", "id": "o", **dict.fromkeys(names, value)}
-    resource = _one(raw)
+    pool, resource = _one(raw)
     for name in names:
         resource.concept(name)
         resource.concepts(name, lone=True)
@@ -172,5 +170,35 @@ def test_no_value_anywhere_makes_a_reader_raise(value: Any) -> None:
         for child in resource.children(name):
             child.concept("code")
         resource.resolve(resource.reference(name))
-    for note in resource.pool.parse_notes():
+    for note in pool.parse_notes():
         assert note.resource_type == "Observation" and isinstance(note.problem, Problem)
+
+
+def test_a_read_leaves_nothing_for_the_cyclic_collector() -> None:
+    """Resources, their elements and notes form no reference cycles: a request's objects
+    are freed as soon as the read is dropped, not when the garbage collector runs."""
+    import gc
+
+    raw = {
+        "resourceType": "MedicationRequest",
+        "id": "m",
+        "medicationReference": {"reference": "#x"},
+        "contained": [{"resourceType": "Medication", "id": "x", "code": {"text": "MSC"}}],
+        "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {"start": "x"}}}}],
+    }
+    gc.collect()
+    gc.disable()
+    try:
+        pool = Resources([raw], more=iter([{"resourceType": "Condition", "id": "c"}]))
+        (resource,) = pool.all
+        medication = resource.resolve(resource.reference("medicationReference"))
+        assert medication is not None and medication.concept("code")
+        for dosage in resource.children("dosageInstruction"):
+            timing = dosage.child("timing")
+            repeat = timing.child("repeat") if timing else None
+            assert repeat is not None and repeat.period("boundsPeriod") == (None, None)
+        assert pool.find("Condition/c") is not None and pool.parse_notes()
+        del pool, resource, medication, dosage, timing, repeat
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
