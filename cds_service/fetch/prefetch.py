@@ -90,7 +90,7 @@ async def resolve_prefetch(
     gaps: dict[str, str] = {}
     if missing or (wanted and request.fhirServer):
         fetched, gaps = await _fetch(
-            request, service, missing, wanted, settings, deadline, client, resolver
+            request, service, patient_id, missing, wanted, settings, deadline, client, resolver
         )
         prefetch.update(fetched)
     record = PatientRecord(
@@ -124,6 +124,7 @@ def _readable(reference: str) -> bool:
 async def _fetch(
     request: HookRequest,
     service: ServiceDefinition,
+    patient_id: str,
     keys: list[str],
     references: list[str],
     settings: Settings,
@@ -137,9 +138,10 @@ async def _fetch(
         return {}, {k: STAND_IN_NO_SERVER if k in sent else NO_SERVER for k in keys}
     gaps: dict[str, str] = {}
     paths: dict[str, str] = {}
+    context = {**request.context, "patientId": patient_id}  # as parsed: a bare id
     for key in keys:
         try:
-            paths[key] = render((service.prefetch or {})[key], request.context)
+            paths[key] = render((service.prefetch or {})[key], context)
         except UnresolvedToken as exc:
             gaps[key] = f"prefetch template token '{exc.token}' could not be resolved"
     # Labelled by position, not by id, so no id reaches a fetch log line.

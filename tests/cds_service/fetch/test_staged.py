@@ -117,3 +117,17 @@ def test_unreadable_medication_is_answered_without_cards(fhir: respx.MockRouter)
     response = _post(body, "ms-order-sign")
     assert response.status_code == 200, response.text
     assert response.json() == {"cards": []}
+
+
+def test_patient_id_sent_as_a_reference_is_fetched_by_its_bare_id(
+    fhir: respx.MockRouter,
+) -> None:
+    """context.patientId "Patient/x": the templates render x, not Patient/Patient/x."""
+    patient = fhir.get(f"/Patient/{PATIENT_ID}").respond(
+        json={"resourceType": "Patient", "id": PATIENT_ID, "birthDate": "1990-01-01"}
+    )
+    body = fetch_request("patient")
+    body["context"]["patientId"] = f"Patient/{PATIENT_ID}"
+    response = _post(body, "ms-patient-view")
+    assert response.status_code == 200, response.text
+    assert patient.call_count == 1
