@@ -31,6 +31,7 @@ __all__ = [
     "OrderSelectContext",
     "OrderSignContext",
     "PatientViewContext",
+    "bare_patient_id",
     "parse_context",
     "parse_request",
 ]
@@ -84,6 +85,13 @@ class HookRequest(BaseModel):
         return self
 
 
+def bare_patient_id(value: Any) -> Any:
+    """The spec's patientId is a bare id; some clients send a reference "Patient/x": "x"."""
+    if isinstance(value, str) and value.startswith("Patient/") and len(value) > len("Patient/"):
+        return value[len("Patient/") :]
+    return value
+
+
 class HookContext(BaseModel):
     """What every hook's context holds."""
 
@@ -96,10 +104,7 @@ class HookContext(BaseModel):
     @field_validator("patientId", mode="after")
     @classmethod
     def _bare_id(cls, value: str) -> str:
-        # The spec's patientId is a bare id; some clients send a reference "Patient/x".
-        if value.startswith("Patient/") and len(value) > len("Patient/"):
-            return value[len("Patient/") :]
-        return value
+        return str(bare_patient_id(value))
 
 
 class PatientViewContext(HookContext):

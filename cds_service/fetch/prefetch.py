@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from cds_hooks import HookRequest, ServiceDefinition
+from cds_hooks import HookRequest, ServiceDefinition, bare_patient_id
 from cds_service.catalogue import REQUIRED_PREFETCH
 from cds_service.config.settings import Settings
 from cds_service.errors import PrefetchUnavailable
@@ -90,7 +90,7 @@ async def resolve_prefetch(
     gaps: dict[str, str] = {}
     if missing or (wanted and request.fhirServer):
         fetched, gaps = await _fetch(
-            request, service, patient_id, missing, wanted, settings, deadline, client, resolver
+            request, service, missing, wanted, settings, deadline, client, resolver
         )
         prefetch.update(fetched)
     record = PatientRecord(
@@ -124,7 +124,6 @@ def _readable(reference: str) -> bool:
 async def _fetch(
     request: HookRequest,
     service: ServiceDefinition,
-    patient_id: str,
     keys: list[str],
     references: list[str],
     settings: Settings,
@@ -138,7 +137,8 @@ async def _fetch(
         return {}, {k: STAND_IN_NO_SERVER if k in sent else NO_SERVER for k in keys}
     gaps: dict[str, str] = {}
     paths: dict[str, str] = {}
-    context = {**request.context, "patientId": patient_id}  # as parsed: a bare id
+    # As the context model reads it: "Patient/x" is x (the raw value, checked by the guard).
+    context = {**request.context, "patientId": bare_patient_id(request.context.get("patientId"))}
     for key in keys:
         try:
             paths[key] = render((service.prefetch or {})[key], context)
