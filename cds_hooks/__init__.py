@@ -19,6 +19,7 @@ from cds_hooks.request import (
     OrderSelectContext,
     OrderSignContext,
     PatientViewContext,
+    bare_patient_id,
     parse_context,
     parse_request,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "TooManyItems",
     "WireError",
     "WireModel",
+    "bare_patient_id",
     "describe_error",
     "dump",
     "parse_context",

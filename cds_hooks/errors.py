@@ -41,7 +41,15 @@ class TooManyItems(WireError):
     """More items in one body than the receiver accepts."""
 
 
+# What pydantic puts before the message of a ValueError or assert raised in a validator.
+_LIBRARY_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
 def describe_error(error: Any) -> str:
-    """'context.patientId: Field required' from a pydantic error, without its input value."""
+    """'context.patientId: Field required' from a pydantic error, without its input value
+    or pydantic's own prefix ("Value error, ")."""
     loc = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
-    return f"{loc}: {error.get('msg', 'invalid')}" if loc else str(error.get("msg", "invalid"))
+    msg = str(error.get("msg", "invalid"))
+    for prefix in _LIBRARY_PREFIXES:
+        msg = msg.removeprefix(prefix)
+    return f"{loc}: {msg}" if loc else msg

@@ -31,6 +31,7 @@ __all__ = [
     "OrderSelectContext",
     "OrderSignContext",
     "PatientViewContext",
+    "bare_patient_id",
     "parse_context",
     "parse_request",
 ]
@@ -43,6 +44,15 @@ class FhirAuthorization(BaseModel):
 
     access_token: SecretStr
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 (a scheme name, not a secret)
+
+    @field_validator("token_type", mode="before")
+    @classmethod
+    def _scheme_any_case(cls, value: Any) -> Any:
+        # RFC 6749 section 5.1: token_type is case insensitive; clients send "bearer".
+        if isinstance(value, str) and value.lower() == "bearer":
+            return "Bearer"
+        return value
+
     expires_in: int | None = None
     scope: str | None = None
     subject: str | None = None
@@ -75,6 +85,13 @@ class HookRequest(BaseModel):
         return self
 
 
+def bare_patient_id(value: Any) -> Any:
+    """The spec's patientId is a bare id; some clients send a reference "Patient/x": "x"."""
+    if isinstance(value, str) and value.startswith("Patient/") and len(value) > len("Patient/"):
+        return value[len("Patient/") :]
+    return value
+
+
 class HookContext(BaseModel):
     """What every hook's context holds."""
 
@@ -83,6 +100,11 @@ class HookContext(BaseModel):
     userId: str | None = None
     patientId: str = Field(min_length=1)
     encounterId: str | None = None
+
+    @field_validator("patientId", mode="after")
+    @classmethod
+    def _bare_id(cls, value: str) -> str:
+        return str(bare_patient_id(value))
 
 
 class PatientViewContext(HookContext):

@@ -1,8 +1,12 @@
 """One service call, from a parsed envelope to the response body; shared by HTTP and CLI.
 
-hook matches the service -> the hook's context (400) -> prefetch resolved, missing
-data fetched (412) -> `evaluate_record`, the one call into the rules engine
-(`cards.engine`) -> the cards as CDS Hooks JSON.
+hook matches the service -> the hook's context (400) -> the drafts judged
+(`cards.engine.judge`, on the request as sent) -> only when a rule needs the patient's
+record, or a judged order names its product only in a Medication the request lacks:
+prefetch resolved, missing data and those Medications fetched in one parallel round,
+the drafts judged again -> `conclude` (412 when the record is needed and its required
+key cannot be had) -> the cards as CDS Hooks JSON. So an order no rule judges makes no
+FHIR call and needs no `patient`; patient-view always reads the record.
 
 `stage` times the stages (parse, prefetch; mapping, rules and render inside the
 engine): the HTTP route passes its metrics StageTimer, the CLI nothing.
@@ -23,11 +27,11 @@ from typing import Any
 
 import httpx
 
-from cards.engine import Evaluation, StageClock, evaluate
+from cards.engine import Evaluation, Judgement, StageClock, conclude, evaluate, judge
 from cds_hooks import Hook, HookRequest, ServiceDefinition, dump, parse_context
 from cds_service.config import Settings
 from cds_service.errors import BadRequest
-from cds_service.fetch import resolve_prefetch
+from cds_service.fetch import require_prefetch, resolve_prefetch
 from cds_service.offload import off_loop
 from fhir_mappings.build import PatientRecord
 
@@ -62,22 +66,41 @@ async def run_service(
         context = parse_context(service.hook, request.context)
         draft_orders = getattr(context, "draftOrders", None)
         drafts = draft_orders.model_dump() if draft_orders is not None else None
+    selections = getattr(context, "selections", None)
+    mapping = settings.mapping_config()
     with stage("prefetch"):
-        record = await resolve_prefetch(
-            request, service, context.patientId, drafts, settings, fhir_client
-        )
+        sent = PatientRecord(context.patientId, request.prefetch or {}, drafts)
+        judgement = await off_loop(judge, service.hook, sent, selections, mapping)
+        references = _medications_to_read(judgement) if request.fhirServer else ()
+        record = sent
+        if judgement.needs_record or references:
+            record = await resolve_prefetch(
+                request,
+                service,
+                context.patientId,
+                drafts,
+                settings,
+                fhir_client,
+                references=references,
+                required=False,
+            )
+            if references:  # the fetched Medications may make an order MSC or a DMT
+                judgement = await off_loop(judge, service.hook, record, selections, mapping)
+            if judgement.needs_record:
+                require_prefetch(record)
     result = await off_loop(  # mapping and rules are CPU work: never on the event loop
-        evaluate_record,
-        service.hook,
-        record,
-        settings,
-        today,
-        getattr(context, "selections", None),
-        stage,
+        conclude, judgement, record, settings.rule_config(), today, mapping, stage
     )
     with stage("render"):
         body = {"cards": [dump(card) for card in result.cards]}
     return body, result
+
+
+def _medications_to_read(judgement: Judgement) -> tuple[str, ...]:
+    """The Medications the drafts reference but the request lacks, when an order is judged."""
+    if not judgement.judged:
+        return ()
+    return tuple(r for r in judgement.unresolved if r.startswith("Medication/"))
 
 
 def evaluate_record(

@@ -13,7 +13,12 @@ from cds_service.fetch.guard import (
     check_server,
     resolve_host,
 )
-from cds_service.fetch.prefetch import is_outcome_stand_in, missing_keys, resolve_prefetch
+from cds_service.fetch.prefetch import (
+    is_outcome_stand_in,
+    missing_keys,
+    require_prefetch,
+    resolve_prefetch,
+)
 from cds_service.fetch.templates import UnresolvedToken, render
 
 __all__ = [
@@ -34,6 +39,7 @@ __all__ = [
     "missing_keys",
     "new_client",
     "render",
+    "require_prefetch",
     "resolve_host",
     "resolve_prefetch",
 ]

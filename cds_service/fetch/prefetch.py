@@ -7,16 +7,25 @@ cannot be rendered is not fetched. A required key (REQUIRED_PREFETCH) that
 cannot be had -> 412 saying which and why; an optional one -> answered anyway,
 with `PatientRecord.missing` saying what is missing and why (PHI-free reasons).
 A fhirServer the host rules refuse -> 412, and no connection is made.
+
+`references` ('Medication/x': what the draft orders name but the request lacks) are
+read in the same parallel round as the missing keys, with the same guard, token,
+per-call timeout and deadline; each one read is added to the record under its
+reference, where the drafts' reference lookup finds it. `required=False` defers the
+412 to `require_prefetch`, for a caller that knows only after reading them whether
+the record is needed at all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
-from cds_hooks import HookRequest, ServiceDefinition
+from cds_hooks import HookRequest, ServiceDefinition, bare_patient_id
 from cds_service.catalogue import REQUIRED_PREFETCH
 from cds_service.config.settings import Settings
 from cds_service.errors import PrefetchUnavailable
@@ -26,10 +35,11 @@ from cds_service.fetch.templates import UnresolvedToken, render
 from cds_service.ops.metrics import count_fetch
 from fhir_mappings.build import PatientRecord
 
-__all__ = ["is_outcome_stand_in", "missing_keys", "resolve_prefetch"]
+__all__ = ["is_outcome_stand_in", "missing_keys", "require_prefetch", "resolve_prefetch"]
 
 NO_SERVER = "not in prefetch and no fhirServer was given to fetch it from"
 STAND_IN_NO_SERVER = "prefetch held an OperationOutcome and no fhirServer was given"
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # FHIR R4 id
 
 
 def is_outcome_stand_in(value: Any) -> bool:
@@ -64,55 +74,79 @@ async def resolve_prefetch(
     settings: Settings | None = None,
     client: httpx.AsyncClient | None = None,
     resolver: Resolver | None = None,
+    references: Sequence[str] = (),
+    required: bool = True,
 ) -> PatientRecord:
-    """The request's data: prefetch as sent, plus what was fetched; 412 when required
-    data cannot be had. `client` is the shared pool (a short-lived one if None)."""
+    """The request's data: prefetch as sent, plus what was fetched (missing keys and
+    `references`); 412 when required data cannot be had (with `required`).
+    `client` is the shared pool (a short-lived one if None)."""
     settings = settings or Settings()
     deadline = asyncio.get_running_loop().time() + settings.fhir_deadline
     prefetch = dict(request.prefetch or {})
     missing = missing_keys(request, service)
     for key in missing:
         prefetch.pop(key, None)
+    wanted = [r for r in dict.fromkeys(references) if _readable(r)]
     gaps: dict[str, str] = {}
-    if missing:
+    if missing or (wanted and request.fhirServer):
         fetched, gaps = await _fetch(
-            request, service, missing, settings, deadline, client, resolver
+            request, service, missing, wanted, settings, deadline, client, resolver
         )
         prefetch.update(fetched)
-    required = [k for k in REQUIRED_PREFETCH if k in gaps and k not in prefetch]
-    if required:
-        raise PrefetchUnavailable(
-            *(f"required prefetch '{k}' could not be had: {gaps[k]}" for k in sorted(required)),
-            expressions=[f"prefetch.{k}" for k in sorted(required)],
-        )
-    return PatientRecord(
+    record = PatientRecord(
         patient_id=patient_id,
         prefetch=prefetch,
         draft_orders=draft_orders,
         missing={k: gaps[k] for k in service.prefetch or {} if k in gaps},
     )
+    if required:
+        require_prefetch(record)
+    return record
+
+
+def require_prefetch(record: PatientRecord) -> None:
+    """412 naming each required key the record lacks, and why."""
+    missing = record.missing or {}
+    keys = sorted(k for k in REQUIRED_PREFETCH if k in missing and k not in record.prefetch)
+    if keys:
+        raise PrefetchUnavailable(
+            *(f"required prefetch '{k}' could not be had: {missing[k]}" for k in keys),
+            expressions=[f"prefetch.{k}" for k in keys],
+        )
+
+
+def _readable(reference: str) -> bool:
+    """'Medication/id' with a FHIR id: the only references fetched (a read, no search)."""
+    kind, _, rid = reference.partition("/")
+    return kind == "Medication" and _FHIR_ID.fullmatch(rid) is not None
 
 
 async def _fetch(
     request: HookRequest,
     service: ServiceDefinition,
     keys: list[str],
+    references: list[str],
     settings: Settings,
     deadline: float,
     client: httpx.AsyncClient | None,
     resolver: Resolver | None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """(values fetched, gaps by key) for the missing keys."""
+    """(values fetched, gaps by key) for the missing keys and the references, one round."""
     if not request.fhirServer:
         sent = request.prefetch or {}
         return {}, {k: STAND_IN_NO_SERVER if k in sent else NO_SERVER for k in keys}
     gaps: dict[str, str] = {}
     paths: dict[str, str] = {}
+    # As the context model reads it: "Patient/x" is x (the raw value, checked by the guard).
+    context = {**request.context, "patientId": bare_patient_id(request.context.get("patientId"))}
     for key in keys:
         try:
-            paths[key] = render((service.prefetch or {})[key], request.context)
+            paths[key] = render((service.prefetch or {})[key], context)
         except UnresolvedToken as exc:
             gaps[key] = f"prefetch template token '{exc.token}' could not be resolved"
+    # Labelled by position, not by id, so no id reaches a fetch log line.
+    labels = {f"reference {i + 1}": ref for i, ref in enumerate(references)}
+    paths.update(labels)
     if not paths:
         return {}, gaps
     try:
@@ -140,8 +174,18 @@ async def _fetch(
         )
     values: dict[str, Any] = {}
     for key, result in results.items():
+        if key in labels:
+            if _is_resource(result.value, labels[key]):
+                values[labels[key]] = result.value
+            continue
         if result.value is not None:
             values[key] = result.value
         if result.gap is not None:
             gaps[key] = result.gap
     return values, gaps
+
+
+def _is_resource(value: Any, reference: str) -> bool:
+    """The read answered with the resource referenced (type and id), nothing else."""
+    kind, _, rid = reference.partition("/")
+    return isinstance(value, dict) and value.get("resourceType") == kind and value.get("id") == rid

@@ -33,6 +33,7 @@ from types import TracebackType
 from typing import Any
 
 import orjson
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cds_service.hook_instance import canonical_hook_instance
@@ -247,6 +248,30 @@ def log_hook_call(
     log.info("hook call", extra=fields)
 
 
+def route_template(scope: Scope) -> str:
+    """The route template the router matched; for a request answered before routing (a
+    CORS preflight, by the CORS middleware) the template whose path matches, any method."""
+    route = getattr(scope.get("route"), "path", None)
+    if isinstance(route, str):
+        return route
+    router = getattr(scope.get("app"), "router", None)
+    return _template_in(getattr(router, "routes", ()), scope) or "unmatched"
+
+
+def _template_in(routes: Any, scope: Scope) -> str | None:
+    for candidate in routes:
+        # FastAPI wraps an included router; its own routes carry the templates.
+        inner = getattr(candidate, "original_router", None)
+        if inner is not None:
+            if (found := _template_in(getattr(inner, "routes", ()), scope)) is not None:
+                return found
+            continue
+        path = getattr(candidate, "path", None)
+        if isinstance(path, str) and candidate.matches(scope)[0] is not Match.NONE:
+            return path
+    return None
+
+
 class AccessLogMiddleware:
     """One line per HTTP request other than a hook call (whose route writes its own):
     method, route template, status, duration."""
@@ -272,7 +297,7 @@ class AccessLogMiddleware:
         finally:
             # The template (/cds-services/{service_id}), never the raw path or query;
             # Starlette's router names the route it matched.
-            route = getattr(scope.get("route"), "path", "unmatched")
+            route = route_template(scope)
             if not (route == HOOK_ROUTE and scope.get("method") == "POST"):
                 access_log.info(
                     "http request",

@@ -71,3 +71,39 @@ def test_an_access_token_needs_a_fhir_server_and_never_prints() -> None:
     assert request.fhirAuthorization is not None
     assert "tok-secret" not in repr(request)
     assert request.fhirAuthorization.access_token.get_secret_value() == "tok-secret"
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "Bearer", "bEaReR"])
+def test_token_type_bearer_is_accepted_in_any_case(scheme: str) -> None:
+    """token_type is case insensitive (RFC 6749 5.1): any case of "bearer" is read as Bearer."""
+    body = hook_request("patient-view")
+    body["fhirServer"] = "https://fhir.example.org"
+    body["fhirAuthorization"] = {"access_token": "tok-secret", "token_type": scheme}
+    request = parse_request(body)
+    assert request.fhirAuthorization is not None
+    assert request.fhirAuthorization.token_type == "Bearer"
+
+
+def test_token_type_other_than_bearer_is_refused_naming_the_field() -> None:
+    """A token_type other than bearer is a 400 naming fhirAuthorization.token_type."""
+    body = hook_request("patient-view")
+    body["fhirServer"] = "https://fhir.example.org"
+    body["fhirAuthorization"] = {"access_token": "tok-secret", "token_type": "MAC"}
+    with pytest.raises(InvalidInput) as caught:
+        parse_request(body)
+    assert caught.value.diagnostics[0].startswith("fhirAuthorization.token_type: ")
+
+
+def test_patient_id_sent_as_a_reference_is_normalised() -> None:
+    """context.patientId "Patient/x" is read as the bare id "x"; a bare id is unchanged."""
+    assert parse_context(Hook.PATIENT_VIEW, {"patientId": "Patient/p-1"}).patientId == "p-1"
+    assert parse_context(Hook.PATIENT_VIEW, {"patientId": "p-1"}).patientId == "p-1"
+
+
+def test_validator_errors_carry_no_library_prefix() -> None:
+    """fhirAuthorization without fhirServer: exactly "fhirAuthorization requires fhirServer"."""
+    body = hook_request("patient-view")
+    body["fhirAuthorization"] = {"access_token": "tok-secret"}
+    with pytest.raises(InvalidInput) as caught:
+        parse_request(body)
+    assert caught.value.diagnostics == ["fhirAuthorization requires fhirServer"]

@@ -162,3 +162,24 @@ def test_json_line_with_a_lone_surrogate_is_still_written() -> None:
     )
     line = json.loads(JsonFormatter().format(record))
     assert line["detail"] == "a\ud800b" and line["event"] == "event"
+
+
+def test_cors_preflight_is_logged_with_its_route_template(
+    client: TestClient, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """An OPTIONS preflight, answered before routing, logs the route template it is for;
+    a path no route has is still "unmatched"."""
+    configure_logging("json")
+    preflight = {
+        "Origin": "https://sandbox.cds-hooks.org",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+    }
+    assert client.options("/cds-services/ms-patient-view", headers=preflight).status_code == 200
+    client.options("/no-such-route", headers=preflight)
+    lines = [json.loads(x) for x in capfd.readouterr().err.splitlines() if x.startswith("{")]
+    requests = [line for line in lines if line["event"] == "http request"]
+    assert [(r["method"], r["route"], r["status"]) for r in requests][:1] == [
+        ("OPTIONS", "/cds-services/{service_id}", 200)
+    ]
+    assert requests[1]["route"] == "unmatched"
