@@ -70,7 +70,7 @@ async def run_service(
     mapping = settings.mapping_config()
     with stage("prefetch"):
         sent = PatientRecord(context.patientId, request.prefetch or {}, drafts)
-        judgement = await off_loop(judge, service.hook, sent, selections, mapping)
+        judgement = judge(service.hook, sent, selections, mapping)  # the drafts: small
         references = _medications_to_read(judgement) if request.fhirServer else ()
         record = sent
         if judgement.needs_record or references:
@@ -85,15 +85,32 @@ async def run_service(
                 required=False,
             )
             if references:  # the fetched Medications may make an order MSC or a DMT
-                judgement = await off_loop(judge, service.hook, record, selections, mapping)
+                judgement = judge(service.hook, record, selections, mapping)
             if judgement.needs_record:
                 require_prefetch(record)
-    result = await off_loop(  # mapping and rules are CPU work: never on the event loop
-        conclude, judgement, record, settings.rule_config(), today, mapping, stage
-    )
+    config = settings.rule_config()
+    if judgement.needs_record and _resource_count(record) >= OFF_LOOP_RESOURCES:
+        # A large record's mapping would hold the event loop: run it in the CPU pool.
+        result = await off_loop(conclude, judgement, record, config, today, mapping, stage)
+    else:  # a thread hop costs more than mapping a typical record (see docs/performance.md)
+        result = conclude(judgement, record, config, today, mapping, stage)
     with stage("render"):
         body = {"cards": [dump(card) for card in result.cards]}
     return body, result
+
+
+# Records with at least this many resources are mapped off the event loop.
+OFF_LOOP_RESOURCES = 500
+
+
+def _resource_count(record: PatientRecord) -> int:
+    """The resources a record holds (a Bundle's entries count one each)."""
+    count = 0
+    for value in record.prefetch.values():
+        if isinstance(value, dict):
+            entries = value.get("entry")
+            count += len(entries) if isinstance(entries, list) else 1
+    return count
 
 
 def _medications_to_read(judgement: Judgement) -> tuple[str, ...]:
