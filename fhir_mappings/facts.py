@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict
 
 __all__ = [
     "Age",
+    "Certainty",
     "DateSpan",
+    "Deceased",
     "Diagnosis",
     "DiseaseCourse",
     "DiseaseOnset",
@@ -23,6 +25,12 @@ __all__ = [
     "Edss",
     "EfficacyClass",
     "Fact",
+    "HbvStatus",
+    "IgnoredValue",
+    "JcvStatus",
+    "LabResult",
+    "Mimic",
+    "MimicKind",
     "MriLesionCount",
     "MriMeasure",
     "MsCourse",
@@ -31,9 +39,13 @@ __all__ = [
     "OrderReason",
     "ParseNote",
     "PatientFacts",
+    "Pregnancy",
+    "PregnancyState",
     "PriorAhsct",
     "Problem",
+    "Refusal",
     "Relapse",
+    "RelapseBasis",
     "StopReason",
 ]
 
@@ -70,14 +82,94 @@ class MsCourse(StrEnum):
     UNSPECIFIED = "unspecified"
 
 
+class Certainty(StrEnum):
+    CONFIRMED = "confirmed"  # verificationStatus confirmed, or absent with no doubt words
+    UNCONFIRMED = "unconfirmed"  # unconfirmed/provisional/differential, or "possible", "?MS"
+
+
 class Diagnosis(Fact):
-    """One active MS Condition."""
+    """One active MS Condition. `on`: its onset, else its recordedDate."""
 
     source: str
     course: MsCourse
     activity: str | None = None
     matched_by: str
     relapse: bool = False
+    certainty: Certainty = Certainty.CONFIRMED
+    on: DateSpan | None = None
+
+
+class MimicKind(StrEnum):
+    NMOSD = "nmosd"
+    MOGAD = "mogad"
+    CIS = "cis"
+    RIS = "ris"
+
+
+class Mimic(Fact):
+    """A current diagnosis that is not MS or competes with it (NMOSD, MOGAD, CIS, RIS).
+
+    `matched_by`: "system|code", "text /pattern/", or "LOINC|x positive" (an antibody)."""
+
+    kind: MimicKind
+    certainty: Certainty = Certainty.CONFIRMED
+    on: DateSpan | None = None
+    matched_by: str
+    source: str
+
+
+class PregnancyState(StrEnum):
+    PREGNANT = "pregnant"
+    PLANNED = "planned"
+    NOT_PREGNANT = "not-pregnant"
+
+
+class Pregnancy(Fact):
+    """The most recent dated evidence of pregnancy state."""
+
+    state: PregnancyState
+    on: DateSpan | None = None
+    matched_by: str
+    source: str
+
+
+class LabResult(StrEnum):
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+    INDETERMINATE = "indeterminate"
+
+
+class JcvStatus(Fact):
+    """The latest anti-JCV antibody result, with its index when reported."""
+
+    result: LabResult
+    index: float | None = None
+    on: DateSpan | None = None
+    source: str
+
+
+class HbvStatus(Fact):
+    """The latest hepatitis B serology."""
+
+    hbsag: LabResult | None = None
+    anti_hbc: LabResult | None = None
+    on: DateSpan | None = None
+    sources: tuple[str, ...]
+
+
+class Deceased(Fact):
+    """Patient.deceased[x] says the patient has died."""
+
+    on: DateSpan | None = None
+    source: str
+
+
+class Refusal(Fact):
+    """A documented refusal of an option: a DMT ingredient as in dmt.json, or "ahsct"."""
+
+    option: str
+    on: DateSpan | None = None
+    source: str
 
 
 class DiseaseCourse(Fact):
@@ -96,7 +188,10 @@ class DiseaseCourse(Fact):
 
 class OnsetBasis(StrEnum):
     ONSET = "onset"
-    RECORDED_DATE = "recordedDate"
+    DIAGNOSIS = "diagnosis"  # the earliest MS diagnosis date
+    DMT_START = "dmt-start"
+    RELAPSE = "relapse"
+    RECORDED_DATE = "recordedDate"  # a lower bound only
 
 
 class DiseaseOnset(Fact):
@@ -106,6 +201,7 @@ class DiseaseOnset(Fact):
     span: DateSpan
     basis: OnsetBasis
     source: str
+    lower_bound_only: bool = False  # the duration is at least this; its upper end is unknown
 
 
 class Age(Fact):
@@ -139,6 +235,11 @@ class EfficacyClass(StrEnum):
 
 class StopReason(StrEnum):
     LACK_OF_EFFICACY = "lack-of-efficacy"
+    ADVERSE_EVENT = "adverse-event"
+    INFECTION = "infection"
+    PML_RISK = "pml-risk"  # PML risk / JCV antibody positive
+    PREGNANCY = "pregnancy"
+    PATIENT_CHOICE = "patient-choice"
     OTHER = "other"
 
 
@@ -154,14 +255,29 @@ class DmtExposure(Fact):
     current: bool
     stop_reason: StopReason | None = None
     sources: tuple[str, ...]
+    stop_reasons: tuple[StopReason, ...] = ()  # every reason found; stop_reason is the first
+    last_dose: DateSpan | None = None  # latest administration, completed infusion or course
+    effective_until: DateSpan | None = None  # last dose (or end) + the label's window
+    effect_from: DateSpan | None = None  # start + onset of effect: activity before is no failure
+    courses: int | None = None  # treatment courses (alemtuzumab, cladribine)
+    products: tuple[str, ...] = ()  # brand / biosimilar names matched (from codes or value sets)
+
+
+class RelapseBasis(StrEnum):
+    CONDITION = "condition"
+    ENCOUNTER = "encounter"
 
 
 class Relapse(Fact):
-    """An MS relapse (exacerbation) recorded as a Condition."""
+    """An MS relapse (exacerbation); pseudo-relapses are never Relapse facts.
+
+    `steroid_sources`: high-dose corticosteroid courses near it (supporting evidence)."""
 
     on: DateSpan | None
     matched_by: str
     source: str
+    basis: RelapseBasis = RelapseBasis.CONDITION
+    steroid_sources: tuple[str, ...] = ()
 
 
 class MriMeasure(StrEnum):
@@ -177,6 +293,7 @@ class MriLesionCount(Fact):
     on: DateSpan | None
     matched_by: str
     source: str
+    report: str | None = None  # the DiagnosticReport / Observation it was read from
 
 
 class Edss(Fact):
@@ -185,6 +302,15 @@ class Edss(Fact):
     score: float
     on: DateSpan | None
     source: str
+    during_relapse: bool = False
+
+
+class IgnoredValue(Fact):
+    """A value the mappings read and did not use, and why (a fixed phrase, never text)."""
+
+    what: str  # "edss", "mri", ...
+    source: str
+    reason: str
 
 
 class PriorAhsct(Fact):
@@ -200,6 +326,7 @@ class OrderKind(StrEnum):
     HSCT = "hsct"
     DMT = "dmt"
     OTHER = "other"
+    STEM_CELL_UNSPECIFIED = "stem-cell-unspecified"  # "stem cell therapy", no MSC/HSCT words
 
 
 class OrderReason(StrEnum):
@@ -229,6 +356,9 @@ class DraftOrder(Fact):
     dmt_efficacy: EfficacyClass | None = None
     msc_product: str | None = None
     msc_indication: str | None = None
+    trial: str | None = None  # the registered trial id (NCT..., EU CT ...) when stated
+    judged_by_display: bool = False  # product known only from medicationReference.display
+    status: str | None = None  # the order's status (history orders at patient-view)
 
 
 class Problem(StrEnum):
@@ -273,10 +403,25 @@ class PatientFacts(Fact):
     missing_data: tuple[str, ...] = ()
     parse_notes: tuple[ParseNote, ...] = ()
     mapping_notes: tuple[str, ...] = ()
+    mimics: tuple[Mimic, ...] = ()
+    pregnancy: Pregnancy | None = None
+    jcv: JcvStatus | None = None
+    hbv: HbvStatus | None = None
+    deceased: Deceased | None = None
+    refusals: tuple[Refusal, ...] = ()
+    ignored: tuple[IgnoredValue, ...] = ()
+    msc_orders: tuple[DraftOrder, ...] = ()  # active/draft MSC orders already in the record
 
     @property
     def has_ms(self) -> bool:
         return bool(self.ms_diagnoses)
+
+    @property
+    def ms_confirmed(self) -> bool:
+        """A current confirmed MS diagnosis and no current NMOSD or MOGAD diagnosis."""
+        if any(m.kind in (MimicKind.NMOSD, MimicKind.MOGAD) for m in self.mimics):
+            return False
+        return any(d.certainty is Certainty.CONFIRMED for d in self.ms_diagnoses)
 
     @property
     def current_dmts(self) -> tuple[DmtExposure, ...]:
