@@ -15,9 +15,17 @@ from urllib.parse import urlencode
 
 from cds_service.demo.fhir import PREFIX
 from demo_data import SITUATIONS
+from demo_data.codes import RRMS
 from demo_data.requests import msc_order_select
 
-__all__ = ["SANDBOX", "curl_msc_order_select", "local_base", "sandbox_url", "start_banner"]
+__all__ = [
+    "SANDBOX",
+    "curl_msc_order_select",
+    "local_base",
+    "sandbox_order_url",
+    "sandbox_url",
+    "start_banner",
+]
 
 SANDBOX = "https://sandbox.cds-hooks.org/"
 CURL_PATIENT = "ms-ahsct"  # an MSC order for an AHSCT candidate: the warning names AHSCT
@@ -32,7 +40,7 @@ def local_base(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
-def sandbox_url(base: str, patient_id: str, hook: str = "patient-view") -> str:
+def sandbox_url(base: str, patient_id: str, hook: str = "patient-view", **extra: str) -> str:
     """The public sandbox, pointed at this server's demo FHIR endpoint and services."""
     screen = {"patient-view": "patient-view", "order-select": "rx-view"}[hook]
     query = {
@@ -41,8 +49,22 @@ def sandbox_url(base: str, patient_id: str, hook: str = "patient-view") -> str:
         "serviceDiscoveryURL": base + "/cds-services",
         "hook": hook,
         "screen": screen,
+        **extra,
     }
     return SANDBOX + "?" + urlencode(query)
+
+
+def sandbox_order_url(base: str) -> str:
+    """The sandbox's Rx View ordering fingolimod for the escalation patient: its own list's
+    RxCUI 1012895 ("fingolimod 0.5 MG Oral Capsule"), the reason its RRMS Condition's code
+    (`prescribedMedication`, `prescribedReason`: medication-reducers.js)."""
+    return sandbox_url(
+        base,
+        "ms-escalation",
+        "order-select",
+        prescribedMedication="1012895",
+        prescribedReason=RRMS.code or "",
+    )
 
 
 def curl_msc_order_select(base: str, patient_id: str = CURL_PATIENT) -> str:
@@ -65,6 +87,9 @@ def start_banner(base: str) -> str:
         lines += [f"  {situation.id}: {situation.title}: {situation.shows}"]
         lines += [f"    {sandbox_url(base, situation.id)}", ""]
     lines += [
+        "Ordering fingolimod (a platform DMT) for the escalation patient, in the Rx View:",
+        f"  {sandbox_order_url(base)}",
+        "",
         "An MSC infusion order (order-select) for the AHSCT candidate, no prefetch:",
         f"  {curl_msc_order_select(base)}",
         "",

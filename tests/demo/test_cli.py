@@ -51,7 +51,14 @@ def test_demo_serves_and_prints_a_link_per_patient(tmp_path: Path) -> None:
         base = f"http://127.0.0.1:{port}"
         links = [urlsplit(line.strip()) for line in lines if "sandbox.cds-hooks.org" in line]
         params = [parse_qs(link.query) for link in links]
-        assert [p["patientId"] for p in params] == [[s.id] for s in SITUATIONS]
+        # One patient-view link per patient, then the Rx View ordering fingolimod.
+        assert [p["patientId"] for p in params] == [[s.id] for s in SITUATIONS] + [
+            ["ms-escalation"]
+        ]
+        assert [p["hook"] for p in params] == [["patient-view"]] * len(SITUATIONS) + [
+            ["order-select"]
+        ]
+        assert params[-1]["prescribedMedication"] == ["1012895"]
         assert all(p["fhirServiceUrl"] == [f"{base}/demo/fhir"] for p in params)
         assert all(p["serviceDiscoveryURL"] == [f"{base}/cds-services"] for p in params)
         curl = shlex.split(next(line for line in lines if line.strip().startswith("curl ")))
