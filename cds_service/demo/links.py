@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 
 from cds_service.demo.fhir import PREFIX
 from demo_data import SITUATIONS
-from demo_data.codes import RRMS
 from demo_data.requests import msc_order_select
 
 __all__ = [
@@ -55,16 +54,10 @@ def sandbox_url(base: str, patient_id: str, hook: str = "patient-view", **extra:
 
 
 def sandbox_order_url(base: str) -> str:
-    """The sandbox's Rx View ordering fingolimod for the escalation patient: its own list's
-    RxCUI 1012895 ("fingolimod 0.5 MG Oral Capsule"), the reason its RRMS Condition's code
-    (`prescribedMedication`, `prescribedReason`: medication-reducers.js)."""
-    return sandbox_url(
-        base,
-        "ms-escalation",
-        "order-select",
-        prescribedMedication="1012895",
-        prescribedReason=RRMS.code or "",
-    )
+    """The sandbox's Rx View (order-select) for the escalation patient. Its
+    `prescribedMedication` parameter cannot preselect the drug: the medication form is
+    cleared once the patient loads (medication-reducers.js, GET_PATIENT_SUCCESS)."""
+    return sandbox_url(base, "ms-escalation", "order-select")
 
 
 def curl_msc_order_select(base: str, patient_id: str = CURL_PATIENT) -> str:
@@ -87,7 +80,8 @@ def start_banner(base: str) -> str:
         lines += [f"  {situation.id}: {situation.title}: {situation.shows}"]
         lines += [f"    {sandbox_url(base, situation.id)}", ""]
     lines += [
-        "Ordering fingolimod (a platform DMT) for the escalation patient, in the Rx View:",
+        "A platform DMT order for the escalation patient: in the Rx View, type fingolimod",
+        "and pick 'fingolimod 0.5 MG Oral Capsule':",
         f"  {sandbox_order_url(base)}",
         "",
         "An MSC infusion order (order-select) for the AHSCT candidate, no prefetch:",

@@ -58,7 +58,7 @@ def test_demo_serves_and_prints_a_link_per_patient(tmp_path: Path) -> None:
         assert [p["hook"] for p in params] == [["patient-view"]] * len(SITUATIONS) + [
             ["order-select"]
         ]
-        assert params[-1]["prescribedMedication"] == ["1012895"]
+        assert params[-1]["screen"] == ["rx-view"]
         assert all(p["fhirServiceUrl"] == [f"{base}/demo/fhir"] for p in params)
         assert all(p["serviceDiscoveryURL"] == [f"{base}/cds-services"] for p in params)
         curl = shlex.split(next(line for line in lines if line.strip().startswith("curl ")))
