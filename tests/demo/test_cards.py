@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from cds_service.app import create_app
+from cds_service.catalogue import PREFETCH
 from cds_service.demo import curl_msc_order_select
 from demo_data import SITUATIONS, Situation
 from tests.conftest import TODAY, make_settings
@@ -70,6 +71,42 @@ def test_patient_view_shows_the_expected_cards(api: str, situation: Situation) -
     """patient-view of each demo patient answers exactly the cards its situation names."""
     cards = _patient_view(api, situation.id)
     assert _topics(cards) == list(situation.expected_topics["patient-view"])
+
+
+def _sandbox_prefetch(api: str, patient_id: str) -> dict[str, Any]:
+    """Every prefetch template fetched as the sandbox does: reads by GET, searches by a
+    form POST to {type}/_search (docs/research/integration.md 1c)."""
+    prefetch = {}
+    for key, template in PREFETCH.items():
+        path = template.replace("{{context.patientId}}", patient_id)
+        resource_type, _, query = path.partition("?")
+        if query:
+            response = httpx.post(
+                f"{api}/demo/fhir/{resource_type}/_search",
+                content=query,
+                headers={"content-type": "application/x-www-form-urlencoded"},
+                timeout=30,
+            )
+        else:
+            response = httpx.get(f"{api}/demo/fhir/{path}", timeout=30)
+        assert response.status_code == 200, (key, response.text[:300])
+        prefetch[key] = response.json()
+    return prefetch
+
+
+@pytest.mark.parametrize("situation", SITUATIONS, ids=lambda s: s.id)
+def test_sandbox_prefetch_gives_the_same_cards(api: str, situation: Situation) -> None:
+    """Prefetched through POST _search (as the sandbox does) or fetched by the service:
+    the same cards."""
+    body = {
+        "hook": "patient-view",
+        "hookInstance": str(uuid.uuid4()),
+        "fhirServer": f"{api}/demo/fhir",
+        "context": {"userId": "Practitioner/demo", "patientId": situation.id},
+        "prefetch": _sandbox_prefetch(api, situation.id),
+    }
+    prefetched = _call(api, "ms-patient-view", body)
+    assert _topics(prefetched) == _topics(_patient_view(api, situation.id))
 
 
 def test_data_gaps_name_what_to_record(api: str) -> None:
