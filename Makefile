@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint bench fuzz clean
+.PHONY: install run demo test lint bench fuzz clean
 
 install: $(STAMP)
 
@@ -18,6 +18,10 @@ $(STAMP): pyproject.toml
 
 run: install
 	$(BIN)/ms-cds serve --dev --host $(HOST) --port $(PORT)
+
+# Development mode plus synthetic demo patients at /demo/fhir; prints a sandbox link each.
+demo: install
+	$(BIN)/ms-cds demo --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -63,5 +63,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
         app.include_router(operations.metrics_router)
     app.include_router(feedback.router)
     app.include_router(analytics.router)
+    if settings.dev and settings.demo:  # never in production: production_problems refuses it
+        from cds_service import demo
+
+        app.include_router(demo.router)
     document_api(app)
     return app

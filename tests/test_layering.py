@@ -13,6 +13,7 @@ FORBIDDEN = {
     "cds_hooks": {"fastapi", "starlette", "httpx", "cds_service", "cards", "fhir_mappings"},
     "cards": {"fastapi", "starlette", "httpx", "cds_service"},
     "fhir_mappings": {"fastapi", "starlette", "httpx", "cds_service", "cards", "cds_hooks"},
+    "demo_data": {"fastapi", "starlette", "httpx", "cds_service", "cards", "cds_hooks"},
 }
 
 
@@ -29,7 +30,7 @@ def _imports(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
 def test_package_imports_only_what_it_may(package: str) -> None:
-    """cds_hooks knows no HTTP framework or client; fhir_mappings and cards no edge."""
+    """cds_hooks knows no HTTP framework or client; fhir_mappings, cards, demo_data no edge."""
     offenders = {
         str(path.relative_to(ROOT)): sorted(_imports(path) & FORBIDDEN[package])
         for path in (ROOT / package).rglob("*.py")

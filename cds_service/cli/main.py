@@ -55,19 +55,42 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the CDS Hooks service with uvicorn (graceful shutdown on SIGTERM)."""
+    _serve(
+        {
+            "CDS_DEV": "true" if dev else None,
+            "CDS_HOST": host,
+            "CDS_PORT": None if port is None else str(port),
+            "CDS_WORKERS": None if workers is None else str(workers),
+            "CDS_LOG_FORMAT": log_format,
+            "CDS_LOG_LEVEL": log_level,
+        }
+    )
+
+
+@app.command()
+def demo(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default: CDS_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind (default: CDS_PORT)")] = None,
+) -> None:
+    """Development mode plus synthetic demo patients (read-only FHIR R4 at /demo/fhir);
+    prints a CDS Hooks sandbox link per patient and a curl for an MSC order."""
+    _serve(
+        {
+            "CDS_DEV": "true",
+            "CDS_DEMO": "true",
+            "CDS_HOST": host,
+            "CDS_PORT": None if port is None else str(port),
+        },
+        banner=True,
+    )
+
+
+def _serve(overrides: dict[str, str | None], banner: bool = False) -> None:
     import uvicorn
 
     from cds_service.cli.serving import APP, prepare_multiprocess_metrics, uvicorn_options
 
     # Options go through the environment: every worker process builds its own Settings.
-    overrides = {
-        "CDS_DEV": "true" if dev else None,
-        "CDS_HOST": host,
-        "CDS_PORT": None if port is None else str(port),
-        "CDS_WORKERS": None if workers is None else str(workers),
-        "CDS_LOG_FORMAT": log_format,
-        "CDS_LOG_LEVEL": log_level,
-    }
     os.environ.update({k: v for k, v in overrides.items() if v is not None})
     settings = _settings_or_exit()
     problems = settings.production_problems()
@@ -83,6 +106,13 @@ def serve(
             err=True,
             fg="red",
             bold=True,
+        )
+    if banner:
+        from cds_service.demo import start_banner
+        from cds_service.demo.links import local_base
+
+        typer.echo(
+            start_banner(settings.public_base_url or local_base(settings.host, settings.port))
         )
     prepare_multiprocess_metrics(settings.workers)
     uvicorn.run(APP, **uvicorn_options(settings))

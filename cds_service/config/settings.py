@@ -64,6 +64,9 @@ class Settings(BaseSettings, RuleThresholds):
 
     dev: bool = False
     """Development mode: readable logs, http and loopback FHIR servers allowed, no JWT check."""
+    demo: bool = False
+    """Serve the synthetic demo patients read-only at /demo/fhir (development mode only;
+    `ms-cds demo` sets it)."""
     public_base_url: str | None = None
     """The service's public base URL behind a proxy (JWT `aud`, links)."""
     log_format: Literal["json", "console"] | None = None
@@ -228,6 +231,10 @@ class Settings(BaseSettings, RuleThresholds):
         if self.dev:
             return []
         problems = []
+        if self.demo:
+            problems.append(
+                "CDS_DEMO serves synthetic demo patients: development mode only (ms-cds demo)"
+            )
         if not self.trusted_issuers:
             problems.append(
                 "CDS_TRUSTED_ISSUERS is empty: production verifies every client's JWT, so set "
