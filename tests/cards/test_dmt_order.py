@@ -31,6 +31,8 @@ from fhir_mappings.facts import (
     Pregnancy,
     PregnancyState,
 )
+from tests.builders import condition, med_request
+from tests.records import cards_of
 
 TODAY = date(2026, 11, 25)
 SPAN = DateSpan(earliest=date(2026, 10, 1), latest=date(2026, 10, 1), text="2026-10-01")
@@ -222,3 +224,16 @@ def test_card_has_no_empty_value_and_a_short_summary() -> None:
             body = dump(card)
             assert len(card.summary) < 140
             assert "[]" not in str(body) and "None" not in str(body) and "{}" not in str(body)
+
+
+def test_end_to_end_orders_without_hbv_or_jcv_results_are_checked() -> None:
+    """Through the engine from FHIR: an Ocrevus or Tysabri order for MS, in a record with no
+    HBV or JCV result, gets the matching dmtOrderCheck warning at both order hooks."""
+    ms = condition("ms-1", "426373005", onsetDateTime="2019-03-01")
+    for hook in ("order-select", "order-sign"):
+        ocr = cards_of(hook, ms, drafts=[med_request("d1", "Ocrevus 300 mg IV")])
+        nat = cards_of(hook, ms, drafts=[med_request("d1", "Tysabri 300 mg IV")])
+        assert [(c.topic, c.indicator) for c in ocr] == [("dmtOrderCheck", "warning")]
+        assert "hepatitis B" in ocr[0].summary
+        assert [(c.topic, c.indicator) for c in nat] == [("dmtOrderCheck", "warning")]
+        assert "anti-JCV" in nat[0].summary
