@@ -49,6 +49,7 @@ __all__ = [
     "ProposalError",
     "medication",
     "product",
+    "products",
     "referral",
     "removal",
     "resource_of",
@@ -116,6 +117,11 @@ def _products() -> dict[str, dict[str, Any]]:
     path = resources.files("cards").joinpath("data/products.json")
     products: dict[str, dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["products"]
     return products
+
+
+def products() -> tuple[str, ...]:
+    """The DMTs with a verified orderable-level product (cards/data/products.json)."""
+    return tuple(_products())
 
 
 def product(ingredient: str) -> dict[str, Any] | None:

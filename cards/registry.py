@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from cards.config import RuleConfig
 from cards.content import content
 from cards.decision import Decision, RuleInput
+from cards.proposals import products as proposal_products
 from cards.proposals import rxnorm_ingredient
 from cards.render import render_dmt_order_check, render_msc_warning
 from cards.render_advice import (
@@ -103,7 +104,8 @@ def rules_for(hook: str) -> list[Rule]:
 
 
 def check_registry(rules: tuple[Rule, ...] = RULES) -> None:
-    """Fail fast: unique names and topics, known hooks, content and value sets load."""
+    """Fail fast: unique names and topics, known hooks, content and value sets load, and
+    every drug the content or the product file names is in the DMT value set."""
     names = [r.name for r in rules]
     if len(set(names)) != len(names):
         raise RegistryError(f"duplicate rule names in {names}")
@@ -122,7 +124,15 @@ def check_registry(rules: tuple[Rule, ...] = RULES) -> None:
         raise RegistryError("the mscWarning rule must come first")
     try:
         all_value_sets()
-        for drug in (*content("dmtEscalation")["options"], OCRELIZUMAB):
+        checks = content("dmtOrderCheck")
+        for drug in (
+            *content("dmtEscalation")["options"],
+            OCRELIZUMAB,
+            *proposal_products(),  # a mistyped drug name would silently never match
+            *checks["pregnancy"],
+            *checks["anti_cd20"],
+            *checks["ms_dmts_exempt_from_diagnosis_check"],
+        ):
             rxnorm_ingredient(drug)
     except (OSError, ValueError) as exc:
         raise RegistryError(f"value sets: {exc}") from exc

@@ -4,9 +4,11 @@ ordered, built from facts directly (the mappings that read them are filled in pa
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
+from cards import registry
 from cards.config import RuleConfig
 from cards.decision import RuleInput
 from cards.render import EXPLANATION_KEY, render_dmt_order_check
@@ -237,3 +239,18 @@ def test_end_to_end_orders_without_hbv_or_jcv_results_are_checked() -> None:
         assert "hepatitis B" in ocr[0].summary
         assert [(c.topic, c.indicator) for c in nat] == [("dmtOrderCheck", "warning")]
         assert "anti-JCV" in nat[0].summary
+
+
+def test_registry_refuses_check_content_naming_an_unknown_drug(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A drug name in the check content that the DMT value set lacks stops start-up."""
+    real = registry.content
+
+    def mistyped(topic: str) -> dict[str, Any]:
+        data = real(topic)
+        return {**data, "anti_cd20": ["ocrelizumabb"]} if topic == "dmtOrderCheck" else data
+
+    monkeypatch.setattr(registry, "content", mistyped)
+    with pytest.raises(registry.RegistryError, match="ocrelizumabb"):
+        registry.check_registry()
