@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["KNOWLEDGE_VERSION", "RuleConfig", "RuleThresholds"]
+from cards.orderables import SiteCode
+
+__all__ = ["DEFAULT_EXTENSION_DOMAIN", "KNOWLEDGE_VERSION", "RuleConfig", "RuleThresholds"]
+
+# RFC 2606 reserves example.org: a placeholder no one owns; sites set their own domain.
+DEFAULT_EXTENSION_DOMAIN = "org.example.ms-cds"
 
 # Bump when card wording, value sets or rule logic change: the card ledger records it.
 KNOWLEDGE_VERSION = "2026.11.1"
@@ -40,9 +45,23 @@ class RuleThresholds(BaseModel):
     """AHSCT high focal MRI activity: at least this many Gd-enhancing lesions."""
     ahsct_min_new_t2_lesions: int = Field(2, ge=1)
     """AHSCT high focal MRI activity: or at least this many new/enlarging T2 lesions."""
+    natalizumab_max_jcv_index: float = Field(1.5, ge=0)
+    """Natalizumab order check: warn when the anti-JCV antibody index is above this
+    (1.5: the "high index" of PRAC and the UpToDate risk table; AAN 2018 uses 0.9)."""
+    extension_domain: str = Field(
+        DEFAULT_EXTENSION_DOMAIN, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9-]+)+$"
+    )
+    """Reverse-domain prefix of the card extension keys (`<domain>.explanation`); set your
+    organisation's, e.g. org.example-hospital.ms-cds."""
 
 
 class RuleConfig(RuleThresholds):
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     knowledge_version: str = KNOWLEDGE_VERSION
+    orderables: dict[str, SiteCode] = {}
+    """The site's orderable code per proposal (from CDS_ORDER_CODES_FILE; cards.orderables)."""
+
+    @property
+    def explanation_key(self) -> str:
+        return f"{self.extension_domain}.explanation"

@@ -118,7 +118,9 @@ def conclude(
                 decisions = decisions[:1]
             decided.append((rule, decisions))
     with stage("render"):
-        cards: list[Card] = [rule.render(d) for rule, decisions in decided for d in decisions]
+        cards: list[Card] = [
+            rule.render(d, config) for rule, decisions in decided for d in decisions
+        ]
     return Evaluation(cards=cards, facts=facts, judgement=judgement)
 
 

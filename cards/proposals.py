@@ -1,16 +1,31 @@
-"""What a card may propose (an AHSCT referral, a DMT), and the FHIR resources it creates.
+"""What a card may propose (an AHSCT evaluation referral, a DMT), and the FHIR resources
+it creates.
 
 Rules return `Proposal`s (plain data, no uuids); rendering turns them into CDS
-suggestions. The resource of a create action is built and validated with its
-fhir.resources R4B model (ServiceRequest, MedicationRequest, Reference), and the card
-carries the models' own serialisation (FHIR element order). A medication proposal's
-RxNorm ingredient code comes from the DMT value set, never from here.
+suggestions, each with exactly one action (Epic applies one action per suggestion; the
+public sandbox only the first). A proposal that replaces a draft order becomes a create
+suggestion, and the draft's removal a suggestion of its own (`removal`).
+
+The resource of a create action is built and validated with its fhir.resources R4B
+model (ServiceRequest, MedicationRequest, Reference), and the card carries the models'
+own serialisation (FHIR element order). Codes, most specific first:
+
+- the site's orderable code when the site maps this proposal (CDS_ORDER_CODES_FILE:
+  Epic creates unsigned orders only from its own codes);
+- a medication's RxNorm clinical drug (SCD) with the label's route and dosing, where
+  one was verified (cards/data/products.json), then its RxNorm ingredient code from the
+  DMT value set;
+- the AHSCT referral: SNOMED CT 183567007 "Referral to hematologist" (a consultation
+  with a transplant haematology service for evaluation), never the transplant
+  procedure itself.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 from typing import Any, Literal
 
 import orjson
@@ -22,25 +37,35 @@ from fhir.resources.R4B.reference import Reference
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from pydantic import ValidationError
 
+from cards.orderables import REFERRAL_KEY, SiteCode
 from cds_hooks import Action, Suggestion
 from fhir_mappings.valuesets import load
 
 __all__ = [
+    "REFERRAL_CODE",
     "RXNORM",
     "SNOMED",
     "Proposal",
     "ProposalError",
     "medication",
+    "product",
+    "products",
     "referral",
+    "removal",
+    "resource_of",
     "rxnorm_ingredient",
     "to_suggestion",
 ]
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SNOMED = "http://snomed.info/sct"
-# CONTEXT.md section 2: referral category and the AHSCT procedure code.
+# CONTEXT.md section 2: the referral category.
 _REFERRAL_CATEGORY = {"system": SNOMED, "code": "3457005", "display": "Patient referral"}
-_HSCT = {"system": SNOMED, "code": "234336002", "display": "Hemopoietic stem cell transplant"}
+# VSAC eCQM value set "Referral" (OID 2.16.840.1.113883.3.464.1003.101.12.1046, CMS50v10,
+# eCQM Update 2021-05-06) lists 183567007 "Referral to hematologist (procedure)"
+# (docs/research/advice.md section 10.2). Not 234336002 (HSCT): that orders the transplant.
+REFERRAL_CODE = {"system": SNOMED, "code": "183567007", "display": "Referral to hematologist"}
+_REFERRAL_PERFORMER = "Haematopoietic stem cell transplant (AHSCT) service"
 
 
 class ProposalError(ValueError):
@@ -56,6 +81,11 @@ class Proposal:
     reason_ref: str | None
     ingredient: str | None = None
     replaces: str | None = None  # a draft order to remove in favour of this one
+
+    @property
+    def key(self) -> str:
+        """Its key in the site's orderable-code file."""
+        return REFERRAL_KEY if self.kind == "referral" else self.ingredient or ""
 
 
 def referral(patient_ref: str | None, reason_ref: str | None) -> Proposal:
@@ -82,42 +112,79 @@ def rxnorm_ingredient(ingredient: str) -> str:
     raise ProposalError(f"no RxNorm ingredient code for {ingredient!r} in valuesets/dmt.json")
 
 
+@cache
+def _products() -> dict[str, dict[str, Any]]:
+    path = resources.files("cards").joinpath("data/products.json")
+    products: dict[str, dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["products"]
+    return products
+
+
+def products() -> tuple[str, ...]:
+    """The DMTs with a verified orderable-level product (cards/data/products.json)."""
+    return tuple(_products())
+
+
+def product(ingredient: str) -> dict[str, Any] | None:
+    """The verified orderable-level product of a DMT (SCD, route, dosing), if any."""
+    return _products().get(ingredient)
+
+
 # Stand-ins for the patient-specific references while a proposal's resource is built once
 # (they keep `subject` and `reasonReference` in the model's element order).
 _SUBJECT = "Patient/stand-in"
 _REASON = "Condition/stand-in"
 
 
+def _medication(ingredient: str, site: dict[str, str] | None, common: dict[str, Any]) -> Any:
+    codings = [site] if site else []
+    known = product(ingredient)
+    dosage: dict[str, Any] = {}
+    if known:
+        codings.append({"system": RXNORM, **known["clinical_drug"]})
+        dosage = {
+            "dosageInstruction": [
+                {
+                    "text": known["dosage_text"],
+                    "route": {"coding": [{"system": SNOMED, **known["route"]}]},
+                }
+            ]
+        }
+    codings.append({"system": RXNORM, "code": rxnorm_ingredient(ingredient), "display": ingredient})
+    text = known["clinical_drug"]["display"] if known else ingredient
+    return MedicationRequest(
+        **common, medicationCodeableConcept={"coding": codings, "text": text}, **dosage
+    )
+
+
 @cache
-def _built(kind: str, ingredient: str | None, text: str) -> bytes:
+def _built(
+    kind: str, ingredient: str | None, text: str, site: tuple[str, str, str | None] | None
+) -> bytes:
     """A proposal's resource built, validated and serialised by its R4B model, with
     stand-in references. Cached because building costs ~0.2 ms (most of a patient-view's
     rendering, measured with `make bench`): keyed only on values the service computes
-    (value-set codes, card wording), it holds no request data and stays small. Kept as
-    JSON text: each use decodes a fresh copy, so no card can alter another's."""
+    or is configured with (value-set codes, card wording, the site's code), it holds no
+    request data and stays small. Kept as JSON text: each use decodes a fresh copy, so
+    no card can alter another's."""
     common: dict[str, Any] = {
         "status": "draft",
         "intent": "proposal",
         "subject": {"reference": _SUBJECT},
         "reasonReference": [{"reference": _REASON}],
     }
+    site_coding = SiteCode(system=site[0], code=site[1], display=site[2]).coding() if site else None
     try:
         if kind == "referral":
+            codings = [site_coding, REFERRAL_CODE] if site_coding else [REFERRAL_CODE]
             model: Any = ServiceRequest(
                 **common,
                 category=[{"coding": [_REFERRAL_CATEGORY]}],
-                code={"coding": [_HSCT], "text": text},
+                code={"coding": codings, "text": text},
+                performerType={"text": _REFERRAL_PERFORMER},
             )
         else:
             assert ingredient is not None  # noqa: S101 (medication() requires it)
-            coding = {
-                "system": RXNORM,
-                "code": rxnorm_ingredient(ingredient),
-                "display": ingredient,
-            }
-            model = MedicationRequest(
-                **common, medicationCodeableConcept={"coding": [coding], "text": ingredient}
-            )
+            model = _medication(ingredient, site_coding, common)
     except ValidationError as exc:  # the service's own data: a bug, never the caller's
         raise ProposalError(f"invalid {kind} proposal: {exc.error_count()} errors") from exc
     return orjson.dumps(model.model_dump(mode="json"))
@@ -129,20 +196,26 @@ def _reference(reference: str) -> dict[str, Any]:
 
 
 def resource_of(
-    proposal: Proposal, text: str, references: dict[str, dict[str, Any]] | None = None
+    proposal: Proposal,
+    text: str,
+    references: dict[str, dict[str, Any]] | None = None,
+    orderables: dict[str, SiteCode] | None = None,
 ) -> dict[str, Any]:
-    """The draft FHIR resource a proposal creates (`text` names it for the clinician): the
-    resource its R4B model builds and validates, with this patient's references, each
-    validated and serialised by the R4B Reference model, in place of the stand-ins.
-    `references`: those already made for this card (its proposals share the patient's).
-    A proposal for no patient raises ProposalError: R4 requires `subject`."""
+    """The draft FHIR resource a proposal creates (`text` names a referral for the
+    clinician): the resource its R4B model builds and validates, with this patient's
+    references, each validated and serialised by the R4B Reference model, in place of the
+    stand-ins. `references`: those already made for this card (its proposals share the
+    patient's). `orderables`: the site's codes by proposal key. A proposal for no patient
+    raises ProposalError: R4 requires `subject`."""
     if not proposal.patient_ref:
         raise ProposalError(f"a {proposal.kind} proposal names no patient")
     made = references if references is not None else {}
     for ref in (proposal.patient_ref, proposal.reason_ref):
         if ref and ref not in made:
             made[ref] = _reference(ref)
-    resource: dict[str, Any] = orjson.loads(_built(proposal.kind, proposal.ingredient, text))
+    code = (orderables or {}).get(proposal.key)
+    site = (code.system, code.code, code.display) if code else None
+    resource: dict[str, Any] = orjson.loads(_built(proposal.kind, proposal.ingredient, text, site))
     resource["subject"] = made[proposal.patient_ref]
     if proposal.reason_ref:
         resource["reasonReference"] = [made[proposal.reason_ref]]
@@ -158,22 +231,20 @@ def to_suggestion(
     text: str,
     suggestion_id: str,
     references: dict[str, dict[str, Any]] | None = None,
+    orderables: dict[str, SiteCode] | None = None,
 ) -> Suggestion:
-    """One suggestion: remove the replaced draft (if any), then create the proposal."""
-    actions = []
-    if proposal.replaces:
-        actions.append(
-            Action(
-                type="delete",
-                description=f"Remove the draft order {proposal.replaces}",
-                resourceId=proposal.replaces,
-            )
-        )
-    actions.append(
-        Action(
-            type="create",
-            description=description,
-            resource=resource_of(proposal, text, references),
-        )
+    """One suggestion with one action: create the proposal (a draft it replaces is
+    removed by a suggestion of its own: `removal`)."""
+    action = Action(
+        type="create",
+        description=description,
+        resource=resource_of(proposal, text, references, orderables),
     )
-    return Suggestion(label=label, uuid=suggestion_id, actions=actions)
+    return Suggestion(label=label, uuid=suggestion_id, actions=[action])
+
+
+def removal(draft_ref: str, label: str, description: str, suggestion_id: str) -> Suggestion:
+    """One suggestion with one action: remove a draft order (its own suggestion, so that a
+    client applying only a suggestion's first action never loses a new order)."""
+    action = Action(type="delete", description=description, resourceId=draft_ref)
+    return Suggestion(label=label, uuid=suggestion_id, actions=[action])

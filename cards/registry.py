@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cards.config import RuleConfig
 from cards.content import content
 from cards.decision import Decision, RuleInput
+from cards.proposals import products as proposal_products
 from cards.proposals import rxnorm_ingredient
-from cards.render import render_msc_warning
+from cards.render import render_dmt_order_check, render_msc_warning
 from cards.render_advice import (
     render_ahsct_referral,
     render_data_gaps,
@@ -19,6 +21,7 @@ from cards.render_advice import (
     render_ppms_ocrelizumab,
 )
 from cards.rules.ahsct import ahsct_referral
+from cards.rules.dmt_order import dmt_order_check
 from cards.rules.escalation import dmt_escalation
 from cards.rules.gaps import data_gaps
 from cards.rules.msc import msc_warning
@@ -52,8 +55,9 @@ class Rule:
     topic: str
     hooks: frozenset[str]
     evaluate: Callable[[RuleInput], list[Decision]]
-    render: Callable[[Decision], Card]
-    # Only the mscWarning may repeat (one card per order); others: one per response.
+    render: Callable[[Decision, RuleConfig], Card]
+    # Order warnings repeat (one card per order: mscWarning, dmtOrderCheck); others: one per
+    # response.
     one_per_response: bool = True
 
 
@@ -64,6 +68,14 @@ RULES: tuple[Rule, ...] = (
         ORDER_HOOKS,
         msc_warning,
         render_msc_warning,
+        one_per_response=False,
+    ),
+    Rule(
+        "dmt-order-check",
+        "dmtOrderCheck",
+        ORDER_HOOKS,
+        dmt_order_check,
+        render_dmt_order_check,
         one_per_response=False,
     ),
     Rule("ahsct-referral", "ahsctReferral", PATIENT_VIEW, ahsct_referral, render_ahsct_referral),
@@ -77,7 +89,7 @@ def patient_record_needed(hook: str, judged: tuple[DraftOrder, ...]) -> bool:
     """Whether any rule at this hook can use the patient's record for these orders.
 
     patient-view always reads it. At the order hooks every rule judges an MSC or a
-    DMT order (mscWarning, dmtEscalation, ppmsOcrelizumab); with neither among the
+    DMT order (mscWarning, dmtOrderCheck, dmtEscalation, ppmsOcrelizumab); with neither among the
     judged orders no rule can fire, so the record need not be parsed (most orders a
     health system sends are neither). tests/cards/test_engine.py holds this
     against every golden request.
@@ -92,7 +104,8 @@ def rules_for(hook: str) -> list[Rule]:
 
 
 def check_registry(rules: tuple[Rule, ...] = RULES) -> None:
-    """Fail fast: unique names and topics, known hooks, content and value sets load."""
+    """Fail fast: unique names and topics, known hooks, content and value sets load, and
+    every drug the content or the product file names is in the DMT value set."""
     names = [r.name for r in rules]
     if len(set(names)) != len(names):
         raise RegistryError(f"duplicate rule names in {names}")
@@ -111,7 +124,15 @@ def check_registry(rules: tuple[Rule, ...] = RULES) -> None:
         raise RegistryError("the mscWarning rule must come first")
     try:
         all_value_sets()
-        for drug in (*content("dmtEscalation")["options"], OCRELIZUMAB):
+        checks = content("dmtOrderCheck")
+        for drug in (
+            *content("dmtEscalation")["options"],
+            OCRELIZUMAB,
+            *proposal_products(),  # a mistyped drug name would silently never match
+            *checks["pregnancy"],
+            *checks["anti_cd20"],
+            *checks["ms_dmts_exempt_from_diagnosis_check"],
+        ):
             rxnorm_ingredient(drug)
     except (OSError, ValueError) as exc:
         raise RegistryError(f"value sets: {exc}") from exc

@@ -1,22 +1,30 @@
 """Decision -> card for the advice topics: ahsctReferral, dmtEscalation, ppmsOcrelizumab,
 dataGaps. Each detail shows what the card rests on (criteria or activity, with
-values and dates); each card carries the explanation extension."""
+values and dates); each card carries the explanation extension.
+
+A proposal that replaces the draft being ordered becomes two suggestions: create the
+proposal, and (once per card) remove the draft.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from cards.config import RuleConfig
 from cards.content import content
 from cards.criteria import Criterion
 from cards.decision import Decision
 from cards.render import (
+    DEFAULT_CONFIG,
     detail_for,
     explanation,
     links,
     new_uuid,
     override_reasons,
     proposal_suggestions,
+    removal_suggestions,
     source_for,
+    with_suggestions,
 )
 from cds_hooks import Card
 
@@ -37,7 +45,9 @@ def criterion_line(criterion: Criterion) -> str:
     return f"- **{criterion.label}**: {criterion.status}{shown}{when}"
 
 
-def _card(decision: Decision, summary_key: str, extra: list[str], **fields: Any) -> Card:
+def _card(
+    decision: Decision, config: RuleConfig, summary_key: str, extra: list[str], **fields: Any
+) -> Card:
     text = content(decision.topic)
     return Card(
         uuid=new_uuid(),
@@ -47,23 +57,26 @@ def _card(decision: Decision, summary_key: str, extra: list[str], **fields: Any)
         source=source_for(decision.topic),
         overrideReasons=override_reasons(decision.topic),
         links=links(decision.topic),
-        extension=explanation(decision),
+        extension=explanation(decision, config),
         **fields,
     )
 
 
-def _suggestions(decision: Decision) -> dict[str, Any]:
-    label = "suggestion_label_order" if decision.details.get("order") else "suggestion_label"
-    suggestions = proposal_suggestions(decision.details.get("proposals", []), label)
-    if not suggestions:
-        return {}
-    return {"suggestions": suggestions, "selectionBehavior": "at-most-one"}
+def _suggestions(decision: Decision, config: RuleConfig) -> dict[str, Any]:
+    proposals = decision.details.get("proposals", [])
+    ordered = decision.explanation.get("orderedDmt", {}).get("ingredient")
+    return with_suggestions(
+        [
+            *proposal_suggestions(proposals, "suggestion_label", config),
+            *removal_suggestions(proposals, decision.topic, ordered),
+        ]
+    )
 
 
-def render_ahsct_referral(decision: Decision) -> Card:
+def render_ahsct_referral(decision: Decision, config: RuleConfig = DEFAULT_CONFIG) -> Card:
     text = content(decision.topic)
     lines = [text["criteria_heading"], *map(criterion_line, decision.details["criteria"])]
-    return _card(decision, "summary", lines, **_suggestions(decision))
+    return _card(decision, config, "summary", lines, **_suggestions(decision, config))
 
 
 def _activity_lines(decision: Decision) -> list[str]:
@@ -77,29 +90,31 @@ def _activity_lines(decision: Decision) -> list[str]:
     return lines
 
 
-def _render_with_order(decision: Decision, extra: list[str], ordered_note: str = "") -> Card:
+def _render_with_order(
+    decision: Decision, config: RuleConfig, extra: list[str], ordered_note: str = ""
+) -> Card:
     """A card that may be about a DMT being ordered: say which, and use the order summary."""
     ordered = decision.details.get("order")
     if ordered:
         ingredient = decision.explanation.get("orderedDmt", {}).get("ingredient")
         extra = [*extra, f"- being ordered: {ingredient}{ordered_note}"]
     summary_key = "summary_order" if ordered else "summary"
-    return _card(decision, summary_key, extra, **_suggestions(decision))
+    return _card(decision, config, summary_key, extra, **_suggestions(decision, config))
 
 
-def render_dmt_escalation(decision: Decision) -> Card:
+def render_dmt_escalation(decision: Decision, config: RuleConfig = DEFAULT_CONFIG) -> Card:
     text = content(decision.topic)
     extra = [text["activity_heading"], *_activity_lines(decision)]
-    return _render_with_order(decision, extra, " (platform DMT)")
+    return _render_with_order(decision, config, extra, " (platform DMT)")
 
 
-def render_ppms_ocrelizumab(decision: Decision) -> Card:
+def render_ppms_ocrelizumab(decision: Decision, config: RuleConfig = DEFAULT_CONFIG) -> Card:
     extra = [f"- course: {decision.explanation['course']}", *_activity_lines(decision)]
-    return _render_with_order(decision, extra)
+    return _render_with_order(decision, config, extra)
 
 
-def render_data_gaps(decision: Decision) -> Card:
+def render_data_gaps(decision: Decision, config: RuleConfig = DEFAULT_CONFIG) -> Card:
     text = content(decision.topic)
     lines = [text["gaps_heading"], *(f"- {gap}" for gap in decision.details["gaps"])]
     lines += ["", text["criteria_heading"], *map(criterion_line, decision.details["criteria"])]
-    return _card(decision, "summary", lines)
+    return _card(decision, config, "summary", lines)

@@ -7,7 +7,7 @@ an OperationOutcome.
 """
 
 from cds_hooks.base import Hook, WireModel, dump
-from cds_hooks.cards import Action, Card, Coding, HookResponse, Link, Source, Suggestion
+from cds_hooks.cards import Action, Card, Coding, HookResponse, Link, Source, Suggestion, prune
 from cds_hooks.discovery import DiscoveryResponse, ServiceDefinition
 from cds_hooks.errors import InvalidInput, TooManyItems, WireError, describe_error
 from cds_hooks.feedback import FeedbackItem, OverrideReason, parse_feedback
@@ -54,4 +54,5 @@ __all__ = [
     "parse_context",
     "parse_feedback",
     "parse_request",
+    "prune",
 ]

@@ -2,37 +2,68 @@
 
 A hook call answers `HookResponse`; serialise any of these with `cds_hooks.dump`
 (optional fields omitted, never null or []).
+
+No empty value ever reaches a client (Epic and strict validators refuse `null`, `""`,
+`[]` and `{}` anywhere in a card): optional strings and lists must be non-empty when
+given, and the two free-form JSON members (a card's `extension`, an action's FHIR
+`resource`) are pruned of empty values, recursively, when the model is built. FHIR
+itself forbids empty elements, so pruning a resource never changes its meaning; an
+extension left with nothing is omitted.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from cds_hooks.base import WireModel
 
-__all__ = ["Action", "Card", "Coding", "HookResponse", "Link", "Source", "Suggestion"]
+__all__ = ["Action", "Card", "Coding", "HookResponse", "Link", "Source", "Suggestion", "prune"]
+
+Text = Annotated[str, Field(min_length=1)]
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str | list | dict | tuple) and not value)
+
+
+def prune(value: Any) -> Any:
+    """`value` without null, "", [] or {} at any depth (containers left empty go too)."""
+    if isinstance(value, dict):
+        pruned = {k: prune(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if not _empty(v)}
+    if isinstance(value, list | tuple):
+        items = [prune(v) for v in value]
+        return [v for v in items if not _empty(v)]
+    return value
 
 
 class Coding(WireModel):
-    system: str | None = None
-    code: str
-    display: str | None = None
+    system: Text | None = None
+    code: Text
+    display: Text | None = None
 
 
 class Source(WireModel):
-    label: str = Field(min_length=1)
-    url: str | None = None
-    icon: str | None = None
+    label: Text
+    url: Text | None = None
+    icon: Text | None = None
     topic: Coding | None = None
 
 
 class Action(WireModel):
     type: Literal["create", "update", "delete"]
-    description: str = Field(min_length=1)
+    description: Text
     resource: dict[str, Any] | None = None
-    resourceId: str | None = None
+    resourceId: Text | None = None
+
+    @field_validator("resource", mode="before")
+    @classmethod
+    def _pruned(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return prune(value) or None
+        return value
 
     @model_validator(mode="after")
     def _target(self) -> Action:
@@ -44,23 +75,23 @@ class Action(WireModel):
 
 
 class Suggestion(WireModel):
-    label: str = Field(min_length=1)
-    uuid: str | None = None
+    label: Text
+    uuid: Text | None = None
     isRecommended: bool | None = None
     actions: list[Action] | None = Field(default=None, min_length=1)
 
 
 class Link(WireModel):
-    label: str = Field(min_length=1)
+    label: Text
     url: str = Field(pattern=r"^https?://")
     type: Literal["absolute", "smart"]
-    appContext: str | None = None
+    appContext: Text | None = None
 
 
 class Card(WireModel):
-    uuid: str | None = None
+    uuid: Text | None = None
     summary: str = Field(min_length=1, max_length=139)
-    detail: str | None = None
+    detail: Text | None = None
     indicator: Literal["info", "warning", "critical"]
     source: Source
     suggestions: list[Suggestion] | None = Field(default=None, min_length=1)
@@ -68,6 +99,13 @@ class Card(WireModel):
     overrideReasons: list[Coding] | None = Field(default=None, min_length=1)
     links: list[Link] | None = Field(default=None, min_length=1)
     extension: dict[str, Any] | None = None
+
+    @field_validator("extension", mode="before")
+    @classmethod
+    def _pruned(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return prune(value) or None
+        return value
 
     @model_validator(mode="after")
     def _selection_behavior(self) -> Card:
@@ -84,4 +122,4 @@ class HookResponse(WireModel):
     """The body of a hook call's answer."""
 
     cards: list[Card]
-    systemActions: list[Action] | None = None
+    systemActions: list[Action] | None = Field(default=None, min_length=1)

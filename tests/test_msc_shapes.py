@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cards.render import EXPLANATION_KEY
 from fhir_mappings.valuesets import load
 from tests.builders import SNOMED, med_request, ms_condition, service_request
 from tests.builders import hook_request as build
@@ -25,7 +26,7 @@ def msc_cards(client: TestClient, hook: str, draft: dict[str, Any]) -> list[dict
 
 
 def facts_of(card: dict[str, Any]) -> dict[str, Any]:
-    facts: dict[str, Any] = card["extension"]["ms-cds-explanation"]["facts"]
+    facts: dict[str, Any] = card["extension"][EXPLANATION_KEY]["facts"]
     return facts
 
 

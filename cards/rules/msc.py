@@ -7,7 +7,7 @@ order tied to a registered trial: `DraftOrder.msc_indication`): another stated
 non-MS reason, often an MS symptom (gait disorder, fatigue, spasticity), does not.
 HSCT orders never reach here: the mapping classifies them apart.
 
-The card also offers "the proven alternative": an AHSCT referral when every
+The card also offers the established alternatives: an AHSCT referral when every
 AHSCT criterion is met; the high-efficacy DMT options when escalation applies;
 ocrelizumab for PPMS not on it.
 """
@@ -28,7 +28,7 @@ TOPIC = "mscWarning"
 
 
 def alternatives(rule_input: RuleInput) -> tuple[list[Proposal], list[str], list[str]]:
-    """The evidence-based alternatives that apply to this patient, why, and from where."""
+    """The established alternatives that apply to this patient, why, and from where."""
     facts, config, today = rule_input.facts, rule_input.config, rule_input.today
     proposals: list[Proposal] = []
     why: list[str] = []
@@ -85,7 +85,13 @@ def msc_warning(rule_input: RuleInput) -> list[Decision]:
                     "msDiagnoses": [d.matched_by for d in facts.ms_diagnoses],
                     **extra,
                 },
-                details={"alternatives": proposals},
+                details={
+                    "alternatives": proposals,
+                    "diagnoses": [
+                        {"course": str(d.course), "source": d.source, "code": d.matched_by}
+                        for d in facts.ms_diagnoses
+                    ],
+                },
             )
         )
     return decisions

@@ -6,12 +6,22 @@ The running app holds them in its `Runtime` (routes get them through `Depends`).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cards.config import RuleConfig, RuleThresholds
+from cards.orderables import OrderablesError, SiteCode, load_orderables
 from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import EfficacyClass
 
@@ -83,6 +93,11 @@ class Settings(BaseSettings, RuleThresholds):
     """Local Observation codes ("system|code", comma-separated) for Gd-enhancing lesion counts."""
     mri_new_t2_codes: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Local Observation codes ("system|code", comma-separated) for new/enlarging T2 lesions."""
+    order_codes_file: Path | None = None
+    """JSON or YAML file mapping each proposal (a DMT ingredient, or ahsctReferral) to this
+    site's orderable code (Epic creates orders only from its own codes); checked at start-up.
+    Format: docs/configuration.md."""
+    _orderables: dict[str, SiteCode] = PrivateAttr(default_factory=dict)
 
     # --- FHIR fetch and prefetch (issue 4) --------------------------------------
     fhir_call_timeout: float = Field(1.5, gt=0)
@@ -218,6 +233,22 @@ class Settings(BaseSettings, RuleThresholds):
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
 
+    @field_validator("order_codes_file")
+    @classmethod
+    def _orderables_valid(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            try:
+                load_orderables(value)
+            except OrderablesError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _load_orderables(self) -> Settings:
+        # Read once here (the field check above proved the file good): never per request.
+        self._orderables = load_orderables(self.order_codes_file) if self.order_codes_file else {}
+        return self
+
     @field_validator("jwt_algorithms")
     @classmethod
     def _asymmetric_only(cls, value: list[str]) -> list[str]:
@@ -263,7 +294,9 @@ class Settings(BaseSettings, RuleThresholds):
         return [], None
 
     def rule_config(self) -> RuleConfig:
-        return RuleConfig(**{name: getattr(self, name) for name in _RULE_FIELDS})
+        return RuleConfig(
+            **{name: getattr(self, name) for name in _RULE_FIELDS}, orderables=self._orderables
+        )
 
     def mapping_config(self) -> MappingConfig:
         return MappingConfig(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from cds_hooks import Action, Card, Source, Suggestion, dump
+from cds_hooks import Action, Card, HookResponse, Source, Suggestion, dump
 
 SOURCE = Source(label="test")
 
@@ -41,3 +41,38 @@ def test_empty_lists_are_refused() -> None:
     """An empty suggestions, links or overrideReasons list is refused, not serialised."""
     with pytest.raises(ValidationError):
         Card(summary="s", indicator="info", source=SOURCE, links=[])
+
+
+def test_extension_and_resource_are_pruned_of_empty_values() -> None:
+    """null, "", [] and {} anywhere in an extension or an action's resource are dropped,
+    recursively; an extension left empty is omitted."""
+    card = Card(
+        summary="s",
+        indicator="info",
+        source=SOURCE,
+        extension={"org.example.x": {"facts": {"a": [], "b": {"c": None, "d": ""}, "e": [0, []]}}},
+    )
+    assert dump(card)["extension"] == {"org.example.x": {"facts": {"e": [0]}}}
+    empty = Card(summary="s", indicator="info", source=SOURCE, extension={"k": {"a": []}})
+    assert "extension" not in dump(empty)
+    action = Action(
+        type="create",
+        description="d",
+        resource={"resourceType": "MedicationRequest", "note": [], "subject": {"display": ""}},
+    )
+    assert action.resource == {"resourceType": "MedicationRequest"}
+
+
+@pytest.mark.parametrize("field", ["detail", "uuid"])
+def test_empty_optional_strings_are_refused(field: str) -> None:
+    """An optional text given as "" is refused rather than sent."""
+    with pytest.raises(ValidationError):
+        Card(summary="s", indicator="info", source=SOURCE, **{field: ""})
+    with pytest.raises(ValidationError):
+        Source(label="x", url="")
+
+
+def test_empty_system_actions_are_refused() -> None:
+    """A response's systemActions, when given, is a non-empty list."""
+    with pytest.raises(ValidationError):
+        HookResponse(cards=[], systemActions=[])

@@ -158,7 +158,7 @@ def test_ahsct_referral_card_at_patient_view() -> None:
     cards = cards_of("patient-view", *active_rrms())
     assert topics(cards) == ["ahsctReferral"]
     (card,) = cards
-    assert card.indicator == "info" and card.selectionBehavior == "at-most-one"
+    assert card.indicator == "info" and card.selectionBehavior == "any"
     assert card.detail is not None and "**not** mesenchymal stem cell (MSC) therapy" in card.detail
     assert (
         "- **EDSS under 4.0 (measured in the last 12 months)**: met: EDSS 3.0 (2026-06-01)"
@@ -171,7 +171,7 @@ def test_ahsct_referral_card_at_patient_view() -> None:
     ServiceRequest.model_validate(resource)
     assert (resource["status"], resource["intent"]) == ("draft", "proposal")
     assert resource["category"][0]["coding"][0]["code"] == "3457005"
-    assert resource["code"]["coding"][0]["code"] == "234336002"
+    assert resource["code"]["coding"][0]["code"] == "183567007"  # a referral, not the HSCT
     assert resource["reasonReference"] == [{"reference": "Condition/ms-1"}]
     assert resource["subject"] == {"reference": "Patient/pat-1"}
     explained = card.extension and card.extension[EXPLANATION_KEY]

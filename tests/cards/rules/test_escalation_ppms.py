@@ -17,8 +17,9 @@ OPTIONS = {"1876366", "712566", "354770", "117055", "44157"}
 
 
 def _codes(card: Any) -> set[str]:
+    # the RxNorm ingredient coding comes last (after a site's and a clinical drug's codes)
     return {
-        a.resource["medicationCodeableConcept"]["coding"][0]["code"]
+        a.resource["medicationCodeableConcept"]["coding"][-1]["code"]
         for s in card.suggestions
         for a in s.actions
         if a.type == "create"
@@ -30,7 +31,7 @@ def test_escalation_card_for_active_rrms_on_platform_dmt() -> None:
     cards = cards_of("patient-view", *ACTIVE, rx("gla", "Copaxone 40 mg", start="2022-01-01"))
     assert topics(cards) == ["dmtEscalation"]
     (card,) = cards
-    assert card.indicator == "info" and card.selectionBehavior == "at-most-one"
+    assert card.indicator == "info" and card.selectionBehavior == "any"
     assert _codes(card) == OPTIONS
     for suggestion in card.suggestions or []:
         for action in suggestion.actions or []:
@@ -75,16 +76,20 @@ def test_escalation_at_order_hook_for_platform_order() -> None:
         (card,) = cards
         assert card.indicator == "warning"
         assert card.summary.startswith("A platform DMT is being ordered")
-        first = (card.suggestions or [])[0]
-        assert [a.type for a in first.actions or []] == ["delete", "create"]
-        assert (first.actions or [])[0].resourceId == "MedicationRequest/d1"
+        *creates, remove = card.suggestions or []
+        assert [[a.type for a in s.actions or []] for s in creates] == [["create"]] * 5
+        assert [(a.type, a.resourceId) for a in remove.actions or []] == [
+            ("delete", "MedicationRequest/d1")
+        ]
+        assert card.selectionBehavior == "any"
 
 
 def test_no_order_hook_escalation_for_he_order_or_quiet_disease() -> None:
-    """Ordering a HE DMT, or a platform DMT without activity, shows nothing."""
+    """Ordering a HE DMT, or a platform DMT without activity, shows no escalation card
+    (the order-time check may still ask for HBV screening)."""
     he = cards_of("order-sign", *ACTIVE, drafts=[med_request("d1", "Ocrevus")])
     quiet = cards_of("order-sign", RRMS, gd("g1", 0), drafts=[med_request("d1", "Aubagio")])
-    assert he == [] and quiet == []
+    assert topics(he) == ["dmtOrderCheck"] and quiet == []
 
 
 def test_ppms_card_at_patient_view() -> None:
@@ -107,11 +112,12 @@ def test_no_ppms_card_when_on_ocrelizumab() -> None:
 def test_ppms_warning_when_other_dmt_ordered() -> None:
     """Ordering a DMT other than ocrelizumab for PPMS: a warning to replace it with ocrelizumab."""
     cards = cards_of("order-sign", PPMS, drafts=[med_request("d1", "rituximab 500 mg IV")])
-    assert topics(cards) == ["ppmsOcrelizumab"]
-    (card,) = cards
+    assert topics(cards) == ["dmtOrderCheck", "ppmsOcrelizumab"]  # the check: no HBV result
+    card = cards[1]
     assert card.indicator == "warning"
     assert _codes(card) == {"1876366"}
-    assert cards_of("order-sign", PPMS, drafts=[med_request("d1", "ocrelizumab 300 mg")]) == []
+    ocrelizumab = cards_of("order-sign", PPMS, drafts=[med_request("d1", "ocrelizumab 300 mg")])
+    assert topics(ocrelizumab) == ["dmtOrderCheck"]
 
 
 def test_ppms_order_with_a_non_ms_reason_is_left_alone() -> None:
@@ -158,7 +164,7 @@ def test_msc_warning_offers_escalation_options() -> None:
 
 def _codes_after_first(card: Any) -> set[str]:
     return {
-        a.resource["medicationCodeableConcept"]["coding"][0]["code"]
+        a.resource["medicationCodeableConcept"]["coding"][-1]["code"]
         for s in (card.suggestions or [])[1:]
         for a in s.actions
         if a.resource and a.resource["resourceType"] == "MedicationRequest"

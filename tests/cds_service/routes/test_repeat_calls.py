@@ -47,7 +47,7 @@ def test_a_changed_record_changes_the_answer(client: TestClient) -> None:
 
 @pytest.mark.parametrize(
     "first",
-    ["Baclofen 10 mg", "Ocrevus 300 mg IV"],
+    ["Baclofen 10 mg", "Copaxone 40 mg"],
     ids=["no-rule-reads-the-record", "a-dmt-order-reads-it"],
 )
 def test_each_call_judges_its_own_drafts_and_reads_its_own_record(
