@@ -429,7 +429,9 @@ _MAVENCLAD_PAUSE = (
 )
 
 
-def _sequencing(option: str, facts: PatientFacts, config: RuleConfig, today: date) -> list[GateNote]:
+def _sequencing(
+    option: str, facts: PatientFacts, config: RuleConfig, today: date
+) -> list[GateNote]:
     if _MEDS <= set(facts.unavailable):
         source = _LEMTRADA if option == "alemtuzumab" else _MAVENCLAD
         return [_note("sequencing", "prior MS drugs could not be retrieved", source)]
@@ -438,14 +440,18 @@ def _sequencing(option: str, facts: PatientFacts, config: RuleConfig, today: dat
     if option == "alemtuzumab":
         if len(inadequate) >= 2:
             return []
-        reason = f"inadequate response to {len(inadequate)} MS drug(s) recorded, not 2 or more"
+        n = len(inadequate)
+        reason = (
+            f"inadequate response recorded to {n} MS drug{'' if n == 1 else 's'}, not 2 or more"
+        )
         return [_note("sequencing", reason, _LEMTRADA, *(s for d in inadequate for s in d.sources))]
     intolerant = [d for d in others if _reasons(d) & _INTOLERANCE]
     if inadequate or intolerant:
         return []
     reason = (
-        "no prior MS drug recorded" if not others else "no inadequate response to or "
-        "intolerance of a prior MS drug recorded"
+        "no prior MS drug recorded"
+        if not others
+        else "no inadequate response to or intolerance of a prior MS drug recorded"
     )
     return [_note("sequencing", reason, _MAVENCLAD)]
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 from datetime import date
 
 from cards.config import RuleConfig
-from cards.criteria import Criterion, Status, in_window, unavailable_gap, window_start
 from cards.content import content
+from cards.criteria import Criterion, Status, in_window, unavailable_gap, window_start
 from cards.decision import Decision, RuleInput
 from cards.gates import AHSCT, OptionGate, advice_block, gate_option
 from cards.proposals import Proposal, referral
@@ -245,10 +245,10 @@ def ahsct_referral(rule_input: RuleInput) -> list[Decision]:
     if any(n.gate == "refusal" for n in gate.notes):
         return []  # declined: not proposed again
     text = content(TOPIC)
-    notes = _threshold_lines(facts, config)
+    notes = ["", *_threshold_lines(facts, config)]
     line = gate.line()
     if line:
-        notes += [text["gates_heading"], line]
+        notes += ["", text["gates_heading"], line]
     details: dict[str, object] = {
         "criteria": criteria,
         "proposals": [referral_proposal(facts)] if gate.allowed else [],

@@ -118,7 +118,7 @@ def _proposals(
 
 def _notes(gates: tuple[OptionGate, ...]) -> list[str]:
     lines = left_out_lines(gates)
-    return [content(TOPIC)["gates_heading"], *lines] if lines else []
+    return ["", content(TOPIC)["gates_heading"], *lines] if lines else []
 
 
 def _explanation(case: EscalationCase, facts: PatientFacts, **extra: object) -> dict[str, object]:

@@ -116,7 +116,7 @@ def ppms_case(facts: PatientFacts, config: RuleConfig, today: date) -> PpmsCase 
         notes.append(text["population_unknown"].format(missing=" and ".join(unknown)))
     line = gate.line()
     if line:
-        notes += [text["gates_heading"], line]
+        notes += ["", text["gates_heading"], line]
     if config.label_region == "eu":
         notes.append(text["eu_label"])
     return PpmsCase(gate, tuple(notes), (*sources, *gate.evidence))
