@@ -45,8 +45,9 @@ def alternatives(rule_input: RuleInput) -> tuple[list[Proposal], list[str], list
         why.append("AHSCT criteria met")
         sources += criteria_sources(criteria)
     case = escalation_case(facts, config, today)
-    if case is not None:
-        proposals += options(facts, config, today)
+    allowed = options(facts, config, today) if case is not None else []
+    if case is not None and allowed:  # the safety gates may leave no option
+        proposals += allowed
         why.append("DMT escalation applies")
         sources += case.sources
     if ppms_case(facts, config, today) is not None:

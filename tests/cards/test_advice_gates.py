@@ -170,3 +170,16 @@ def test_ppms_card_eu_label_limit() -> None:
     assert "imaging features characteristic of inflammatory activity" in (eu.detail or "")
     assert "EU label" not in (us.detail or "")
     assert "32.9% with ocrelizumab vs 39.3% with placebo" in (us.detail or "")
+
+
+def test_msc_alternatives_respect_the_gates() -> None:
+    """An MSC order for a pregnant patient meeting AHSCT criteria offers no AHSCT referral,
+    and for a 15-year-old with active MS no high-efficacy DMT."""
+    msc = DraftOrder(ref="ServiceRequest/m", resource_type="ServiceRequest", kind=OrderKind.MSC)
+    pregnant = Pregnancy(state=PregnancyState.PREGNANT, matched_by="t", source="Obs/preg")
+    (card,) = cards_for("order-sign", orders=(msc,), pregnancy=pregnant, **AHSCT_READY)
+    assert not any("AHSCT" in s.label for s in card.suggestions or [])
+    (child,) = cards_for("order-sign", orders=(msc,), age=15, **ACTIVE_ON_PLATFORM)
+    assert [s.label for s in child.suggestions or []] == ["Remove the MSC infusion order"]
+    explained = (child.extension or {})["ms-cds-explanation"]["facts"]
+    assert "alternatives" not in explained
