@@ -8,7 +8,8 @@ Two steps, so that an edge can fetch only what the call needs:
    (`unresolved`, e.g. `Medication/x`: an edge may fetch them with the record and judge
    again, as an order that names its product only there is read as "other" without it).
 2. `conclude(judgement, record, config, today)` reads the record when it is needed
-   (the drafts are not read again), runs the rules and renders the cards.
+   (the drafts are not read again), runs the rules (`decide`: none for a deceased
+   patient) and renders the cards.
 
 `evaluate` does both for a request that holds everything it will get.
 """
@@ -21,14 +22,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from cards.config import RuleConfig
-from cards.decision import RuleInput
-from cards.registry import patient_record_needed, rules_for
+from cards.decision import Decision, RuleInput
+from cards.registry import Rule, patient_record_needed, rules_for
 from cds_hooks import Card
 from fhir_mappings.build import PatientRecord, read_drafts, read_patient, unread_record
 from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import DraftOrder, ParseNote, PatientFacts
 
-__all__ = ["Evaluation", "Judgement", "StageClock", "conclude", "evaluate", "judge"]
+__all__ = ["Evaluation", "Judgement", "StageClock", "conclude", "decide", "evaluate", "judge"]
 
 # Times one named stage ("mapping", "rules", "render"): the HTTP edge passes its
 # metrics clock; cards itself knows no metrics library.
@@ -111,17 +112,26 @@ def conclude(
         hook=judgement.hook, facts=facts, config=config, today=today, orders=judgement.judged
     )
     with stage("rules"):
-        decided = []
-        for rule in rules_for(judgement.hook):
-            decisions = rule.evaluate(rule_input)
-            if rule.one_per_response:
-                decisions = decisions[:1]
-            decided.append((rule, decisions))
+        decided = decide(rule_input)
     with stage("render"):
         cards: list[Card] = [
             rule.render(d, config) for rule, decisions in decided for d in decisions
         ]
     return Evaluation(cards=cards, facts=facts, judgement=judgement)
+
+
+def decide(rule_input: RuleInput) -> list[tuple[Rule, list[Decision]]]:
+    """Every rule of the hook on these facts, in registry order. A deceased patient gets
+    no card at all (Patient.deceased[x]): no rule runs."""
+    if rule_input.facts.deceased is not None:
+        return []
+    decided = []
+    for rule in rules_for(rule_input.hook):
+        decisions = rule.evaluate(rule_input)
+        if rule.one_per_response:
+            decisions = decisions[:1]
+        decided.append((rule, decisions))
+    return decided
 
 
 def evaluate(

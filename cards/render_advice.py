@@ -49,9 +49,11 @@ def _card(
     decision: Decision, config: RuleConfig, summary_key: str, extra: list[str], **fields: Any
 ) -> Card:
     text = content(decision.topic)
+    # A rule may word the summary (from its content) and add lines (the safety gates' notes).
+    extra = [*extra, *decision.details.get("notes", [])]
     return Card(
         uuid=new_uuid(),
-        summary=text.get(summary_key) or text["summary"],
+        summary=decision.details.get("summary") or text.get(summary_key) or text["summary"],
         indicator=decision.indicator,
         detail=detail_for(decision.topic, extra),
         source=source_for(decision.topic),

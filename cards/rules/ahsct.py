@@ -4,6 +4,11 @@ Each criterion is judged met / not met / unknown with its evidence (value, date,
 resources). Thresholds are RuleConfig settings. AHSCT is never suggested for
 primary progressive MS. The same criteria feed the dataGaps card and the MSC
 warning's "proven alternative".
+
+Safety gates (cards/gates.py): no card unless MS is the current, confirmed diagnosis,
+nor when the patient declined AHSCT; in pregnancy the card says the criteria are met
+but proposes no referral, and why. The card says which EDSS threshold is in force and
+whose it is (the 2025 consensus uses < 6.0; any other value is this site's setting).
 """
 
 from __future__ import annotations
@@ -11,8 +16,10 @@ from __future__ import annotations
 from datetime import date
 
 from cards.config import RuleConfig
+from cards.content import content
 from cards.criteria import Criterion, Status, in_window, unavailable_gap, window_start
 from cards.decision import Decision, RuleInput
+from cards.gates import AHSCT, OptionGate, advice_block, gate_option
 from cards.proposals import Proposal, referral
 from cards.rules.activity import disease_activity, he_failure
 from fhir_mappings.dates import add_years
@@ -21,6 +28,7 @@ from fhir_mappings.facts import MriMeasure, MsCourse, OnsetBasis, PatientFacts
 __all__ = [
     "TOPIC",
     "ahsct_criteria",
+    "ahsct_gate",
     "ahsct_referral",
     "all_met",
     "criteria_sources",
@@ -206,22 +214,60 @@ def criteria_sources(criteria: list[Criterion]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(s for c in criteria for s in c.sources))
 
 
+def ahsct_gate(facts: PatientFacts, config: RuleConfig, today: date) -> OptionGate:
+    """The safety gates for an AHSCT referral (pregnancy, refusal, age under 18)."""
+    return gate_option(AHSCT, facts, config, today)
+
+
+# ECTRIMS/EBMT 2025 (EAN summary, docs/research/advice.md 8.2): EDSS < 6.0.
+_CONSENSUS_EDSS = 6.0
+
+
+def _threshold_lines(facts: PatientFacts, config: RuleConfig) -> list[str]:
+    text = content(TOPIC)
+    if config.ahsct_max_edss == _CONSENSUS_EDSS:
+        lines = [text["edss_consensus"]]
+    else:
+        lines = [text["edss_site_setting"].format(edss=f"{config.ahsct_max_edss:.1f}")]
+    if facts.course and facts.course.course is MsCourse.SECONDARY_PROGRESSIVE:
+        lines.append(text["spms_caveat"])
+    return lines
+
+
 def ahsct_referral(rule_input: RuleInput) -> list[Decision]:
-    facts = rule_input.facts
-    if not facts.has_ms:
+    facts, config, today = rule_input.facts, rule_input.config, rule_input.today
+    if advice_block(facts) is not None:
         return []
-    criteria = ahsct_criteria(facts, rule_input.config, rule_input.today)
+    criteria = ahsct_criteria(facts, config, today)
     if not all_met(criteria):
         return []
+    gate = ahsct_gate(facts, config, today)
+    if any(n.gate == "refusal" for n in gate.notes):
+        return []  # declined: not proposed again
+    text = content(TOPIC)
+    notes = ["", *_threshold_lines(facts, config)]
+    line = gate.line()
+    if line:
+        notes += ["", text["gates_heading"], line]
+    details: dict[str, object] = {
+        "criteria": criteria,
+        "proposals": [referral_proposal(facts)] if gate.allowed else [],
+        "notes": notes,
+    }
+    if not gate.allowed:
+        details["summary"] = text["summary_not_now"]
+    explanation: dict[str, object] = {
+        "criteria": [c.explain() for c in criteria],
+        "unavailable": list(facts.unavailable),
+    }
+    if gate.notes:
+        explanation["gates"] = [gate.explain()]
     return [
         Decision(
             topic=TOPIC,
             indicator="info",
-            sources=criteria_sources(criteria),
-            explanation={
-                "criteria": [c.explain() for c in criteria],
-                "unavailable": list(facts.unavailable),
-            },
-            details={"criteria": criteria, "proposals": [referral_proposal(facts)]},
+            sources=(*criteria_sources(criteria), *gate.evidence),
+            explanation=explanation,
+            details=details,
         )
     ]

@@ -7,7 +7,7 @@ indicator:
   S1P modulators contraindicated in pregnancy -> critical; alemtuzumab -> warning; a
   planned pregnancy -> warning with the label's contraception window;
 - natalizumab: no anti-JCV antibody result (or an indeterminate one), a positive one
-  without index, or an index above CDS_NATALIZUMAB_MAX_JCV_INDEX -> warning;
+  without index, or an index above CDS_NATALIZUMAB_JCV_MAX_INDEX -> warning;
 - an anti-CD20: HBsAg positive -> critical; no HBsAg result -> warning, unless the
   patient is on this drug already (the labels ask for screening before initiating);
   HBsAg negative with anti-HBc positive -> warning (consult a liver specialist);
@@ -163,7 +163,7 @@ def dmt_order_check(rule_input: RuleInput) -> list[Decision]:
             continue
         if order.reason is OrderReason.NON_MS:
             continue  # e.g. rituximab for lymphoma, natalizumab for Crohn's: not MS care
-        found = findings(facts, order, rule_input.config.natalizumab_max_jcv_index)
+        found = findings(facts, order, rule_input.config.natalizumab_jcv_max_index)
         if not found:
             continue
         decisions.append(

@@ -16,9 +16,15 @@ from __future__ import annotations
 
 from cards.decision import Decision, RuleInput
 from cards.proposals import Proposal, medication
-from cards.rules.ahsct import ahsct_criteria, all_met, criteria_sources, referral_proposal
+from cards.rules.ahsct import (
+    ahsct_criteria,
+    ahsct_gate,
+    all_met,
+    criteria_sources,
+    referral_proposal,
+)
 from cards.rules.escalation import escalation_case, options
-from cards.rules.ppms import OCRELIZUMAB, ppms_untreated
+from cards.rules.ppms import OCRELIZUMAB, ppms_case
 from cards.rules.ppms import TOPIC as PPMS_TOPIC
 from fhir_mappings.facts import OrderKind, OrderReason
 
@@ -34,16 +40,17 @@ def alternatives(rule_input: RuleInput) -> tuple[list[Proposal], list[str], list
     why: list[str] = []
     sources: list[str] = []
     criteria = ahsct_criteria(facts, config, today)
-    if all_met(criteria):
+    if all_met(criteria) and ahsct_gate(facts, config, today).allowed:
         proposals.append(referral_proposal(facts))
         why.append("AHSCT criteria met")
         sources += criteria_sources(criteria)
     case = escalation_case(facts, config, today)
-    if case is not None:
-        proposals += options(facts)
+    allowed = options(facts, config, today) if case is not None else []
+    if case is not None and allowed:  # the safety gates may leave no option
+        proposals += allowed
         why.append("DMT escalation applies")
         sources += case.sources
-    if ppms_untreated(facts):
+    if ppms_case(facts, config, today) is not None:
         proposals.append(
             medication(PPMS_TOPIC, OCRELIZUMAB, facts.patient_ref, facts.ms_condition_ref)
         )

@@ -131,7 +131,7 @@ def test_jcv_index_threshold_is_a_setting() -> None:
     """An index of 1.0 warns only when the site's threshold is below it (e.g. AAN's 0.9)."""
     jcv = JcvStatus(result=LabResult.POSITIVE, index=1.0, source="Observation/j")
     assert cards(facts(jcv=jcv), order("natalizumab")) == []
-    (card,) = cards(facts(jcv=jcv), order("natalizumab"), natalizumab_max_jcv_index=0.9)
+    (card,) = cards(facts(jcv=jcv), order("natalizumab"), natalizumab_jcv_max_index=0.9)
     assert card.detail and "index 1.0" in card.detail and "0.9" in card.detail
 
 

@@ -78,7 +78,7 @@ def test_a_browser_page_shows_the_demo_card(
         "conditions": 2,
         "service": 200,
         "cards": [
-            "AHSCT criteria met (ECTRIMS/EBMT): consider referral for autologous "
-            "haematopoietic stem cell transplantation"
+            "AHSCT criteria met: consider referral to an MS / transplant team for "
+            "evaluation for autologous haematopoietic stem cell transplantation"
         ],
     }

@@ -14,6 +14,7 @@ RRMS = condition("ms-1", "426373005", onsetDateTime="2019-03-01")
 PPMS = condition("ms-1", "G35.B0", system=ICD10CM, onsetDateTime="2019-03-01")
 ACTIVE = [RRMS, relapse("r1", "2026-05-01"), edss("e1", 2.0), gd("g1", 0)]
 OPTIONS = {"1876366", "712566", "354770", "117055", "44157"}
+ALEMTUZUMAB, CLADRIBINE = "117055", "44157"
 
 
 def _codes(card: Any) -> set[str]:
@@ -27,12 +28,14 @@ def _codes(card: Any) -> set[str]:
 
 
 def test_escalation_card_for_active_rrms_on_platform_dmt() -> None:
-    """Active RRMS on a platform DMT: five high-efficacy MedicationRequest proposals."""
+    """Active RRMS on one platform DMT: four proposals; alemtuzumab left out (label: two drugs)."""
     cards = cards_of("patient-view", *ACTIVE, rx("gla", "Copaxone 40 mg", start="2022-01-01"))
     assert topics(cards) == ["dmtEscalation"]
     (card,) = cards
     assert card.indicator == "info" and card.selectionBehavior == "any"
-    assert _codes(card) == OPTIONS
+    assert _codes(card) == OPTIONS - {ALEMTUZUMAB}
+    left_out = "- alemtuzumab not proposed: inadequate response recorded to 1 MS drug,"
+    assert left_out in (card.detail or "")
     for suggestion in card.suggestions or []:
         for action in suggestion.actions or []:
             MedicationRequest.model_validate(action.resource)
@@ -77,7 +80,9 @@ def test_escalation_at_order_hook_for_platform_order() -> None:
         assert card.indicator == "warning"
         assert card.summary.startswith("A platform DMT is being ordered")
         *creates, remove = card.suggestions or []
-        assert [[a.type for a in s.actions or []] for s in creates] == [["create"]] * 5
+        assert [[a.type for a in s.actions or []] for s in creates] == [
+            ["create"]
+        ] * 3  # untreated: alemtuzumab, cladribine gated
         assert [(a.type, a.resourceId) for a in remove.actions or []] == [
             ("delete", "MedicationRequest/d1")
         ]
@@ -100,7 +105,8 @@ def test_ppms_card_at_patient_view() -> None:
     assert card.indicator == "info"
     assert _codes(card) == {"1876366"}
     assert "only FDA-approved" in card.summary
-    assert "slowing disability progression" in (card.detail or "")
+    assert "hazard ratio 0.76, 95% CI 0.59-0.98" in (card.detail or "")
+    assert "not in this record: EDSS in the last 12 months" in (card.detail or "")
 
 
 def test_no_ppms_card_when_on_ocrelizumab() -> None:
@@ -156,10 +162,11 @@ def test_msc_warning_offers_ahsct_referral_when_criteria_met() -> None:
 
 
 def test_msc_warning_offers_escalation_options() -> None:
-    """An MSC order for active RRMS on no DMT: the warning adds the high-efficacy options."""
+    """An MSC order for active, untreated RRMS: the options the gates allow (no alemtuzumab or
+    cladribine before another drug, per their labels)."""
     cards = cards_of("order-sign", *ACTIVE, drafts=[med_request("msc", "Mesenchymal stem cells")])
     assert topics(cards) == ["mscWarning"]
-    assert _codes_after_first(cards[0]) == OPTIONS
+    assert _codes_after_first(cards[0]) == OPTIONS - {ALEMTUZUMAB, CLADRIBINE}
 
 
 def _codes_after_first(card: Any) -> set[str]:
