@@ -65,7 +65,8 @@ class Settings(BaseSettings, RuleThresholds):
     dev: bool = False
     """Development mode: readable logs, http and loopback FHIR servers allowed, no JWT check."""
     public_base_url: str | None = None
-    """The service's public base URL behind a proxy (JWT `aud`, links)."""
+    """The service's public base URL (JWT `aud` is this plus the called path; links).
+    Production needs it or CDS_AUDIENCE: `aud` is never derived from Host or X-Forwarded-*."""
     log_format: Literal["json", "console"] | None = None
     """Log format; default console in development, json otherwise."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
@@ -232,6 +233,18 @@ class Settings(BaseSettings, RuleThresholds):
             problems.append(
                 "CDS_TRUSTED_ISSUERS is empty: production verifies every client's JWT, so set "
                 'it to {"<iss>": {"jwks_url": "https://..."}} (or run with --dev)'
+            )
+        if not self.public_base_url and not self.audience:
+            problems.append(
+                "CDS_PUBLIC_BASE_URL (or CDS_AUDIENCE) must be set: every client JWT's `aud` "
+                "is checked against it, never against the Host or X-Forwarded-* headers a "
+                "caller controls (e.g. CDS_PUBLIC_BASE_URL=https://cds.example.org)"
+            )
+        if self.workers > 1 and not self.redis_url:
+            problems.append(
+                f"CDS_WORKERS={self.workers} needs CDS_REDIS_URL: each worker process has its "
+                "own memory, so without the shared jti replay cache a token could be replayed "
+                "once per worker (set CDS_REDIS_URL=redis://..., or run one worker per replica)"
             )
         key = self.patient_hash_key.get_secret_value() if self.patient_hash_key else ""
         if len(key) < 32:
