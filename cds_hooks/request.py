@@ -116,8 +116,7 @@ class HookContext(BaseModel):
         bare = str(bare_patient_id(value))
         if _PATIENT_ID.fullmatch(bare) is None or not bare.strip("."):
             raise ValueError(
-                f"must be a FHIR id: 1-{PATIENT_ID_MAX} letters, digits, '-' or '.', "
-                "not only dots"
+                f"must be a FHIR id: 1-{PATIENT_ID_MAX} letters, digits, '-' or '.', not only dots"
             )
         return bare
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cds_service.body.jsontext import decode_body
@@ -42,7 +43,11 @@ def _check_media_type(request: Request) -> None:
 async def read_json(request: Request, max_depth: int, element_depth: int | None = None) -> Any:
     """The decoded JSON body, or 415 (not JSON), 400 (invalid, too deep to decode)."""
     _check_media_type(request)
-    return decode_body(await request.body(), max_depth, element_depth)
+    try:
+        body = await request.body()
+    except ClientDisconnect:  # e.g. the read deadline closed it (cli.read_deadline)
+        raise BadRequest("the connection closed before the request body was complete") from None
+    return decode_body(body, max_depth, element_depth)
 
 
 class BodyLimitMiddleware:

@@ -1,4 +1,5 @@
-"""How `ms-cds serve` runs uvicorn: workers, metrics directory, logs, graceful shutdown.
+"""How `ms-cds serve` runs uvicorn: workers, metrics directory, logs, graceful shutdown,
+and a deadline on reading each request (`cli.read_deadline`).
 
 On SIGTERM uvicorn stops accepting connections, lets in-flight requests finish
 (up to `CDS_GRACEFUL_SHUTDOWN_SECONDS`), then runs the lifespan shutdown (where
@@ -40,9 +41,13 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     `cds_service.ops.logs` configures it: the service's format, no uvicorn access log)."""
     # Imported here, not above: importing ops creates the metrics, whose multiprocess
     # files need the directory `prepare_multiprocess_metrics` makes first.
+    from cds_service.cli.read_deadline import READ_TIMEOUT_ENV, ReadDeadlineProtocol
     from cds_service.ops.logs import uvicorn_options as log_options
 
+    # Each worker process's protocol reads its deadline from the environment.
+    os.environ[READ_TIMEOUT_ENV] = str(settings.request_read_timeout_seconds)
     return {
+        "http": ReadDeadlineProtocol,
         "host": settings.host,
         "port": settings.port,
         "workers": settings.workers,

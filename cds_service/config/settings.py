@@ -179,6 +179,10 @@ class Settings(BaseSettings, RuleThresholds):
     """Port `ms-cds serve` binds."""
     workers: int = Field(default=1, ge=1, le=64)
     """uvicorn worker processes; more than 1 puts metrics in multiprocess mode."""
+    request_read_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+    """`ms-cds serve`: seconds a client may take to send one request's headers and body
+    (from the connection's opening or the request's first byte); then the connection is
+    closed (uvicorn itself has no such timeout)."""
     graceful_shutdown_seconds: int = Field(default=20, ge=0, le=600)
     """On SIGTERM, how long in-flight requests may take before the workers stop."""
     metrics_enabled: bool = True
