@@ -135,6 +135,19 @@ class Settings(BaseSettings, RuleThresholds):
     """Deepest JSON nesting a request body may have; deeper is refused with 400."""
     max_element_depth: int = Field(default=64, ge=8, le=500)
     """Containers nested deeper than this are dropped after decoding (logged count)."""
+    max_matched_text_chars: int = Field(default=4096, ge=256, le=1_000_000)
+    """Characters of each free text (concept text, display, note, instruction) matched
+    against the value sets; the rest of a longer text is not read for codes or phrases."""
+    max_resources: int = Field(default=10_000, ge=100)
+    """Most FHIR resources in one request's record, prefetch sent plus fetched (a Bundle's
+    entries count one each); more: 413."""
+    max_draft_orders: int = Field(default=200, ge=1)
+    """Most draft orders (context.draftOrders entries) in one request; more: 413."""
+    max_cards: int = Field(default=50, ge=1)
+    """Most cards in one response: beyond, the most severe are kept (critical, warning,
+    info; in their order) and the rest withheld (logged and counted)."""
+    max_response_bytes: int = Field(default=1_000_000, ge=10_000)
+    """Largest response body: cards are withheld, least severe first, until it fits."""
 
     # --- storage: card ledger, feedback, analytics (issue 6) --------------------
     database_url: str = "sqlite:///ms-cds.sqlite3"

@@ -103,10 +103,17 @@ async def _answer(
         hook_request = parse_request(
             await read_json(request, settings.max_json_depth, settings.max_element_depth)
         )
+    body_bytes = len(await request.body())  # read once already: Starlette keeps it
     line.hook_instance = hook_request.hookInstance
     line.patient = runtime.patient_hash(hook_request.context.get("patientId"))
     body, result = await run_service(
-        service, hook_request, settings, runtime.today(), runtime.fhir_client, timer.stage
+        service,
+        hook_request,
+        settings,
+        runtime.today(),
+        runtime.fhir_client,
+        timer.stage,
+        body_bytes,
     )
     runtime.storage.record_cards(
         service.id,
