@@ -100,16 +100,17 @@ async def _evaluate(
             f"which serves '{service.hook}'",
             expressions=["hook"],
         )
-    with stage("parse"):
-        context = parse_context(service.hook, request.context)
-        draft_orders = getattr(context, "draftOrders", None)
-        drafts = draft_orders.model_dump() if draft_orders is not None else None
-    draft_count = _entry_count(drafts)
+    # Counted on the context as sent, before the drafts are validated or copied.
+    draft_count = _entry_count(request.context.get("draftOrders"))
     if draft_count > settings.max_draft_orders:
         raise PayloadTooLarge(
             f"context.draftOrders: {draft_count} entries; at most {settings.max_draft_orders} "
             "draft orders per request (CDS_MAX_DRAFT_ORDERS)"
         )
+    with stage("parse"):
+        context = parse_context(service.hook, request.context)
+        draft_orders = getattr(context, "draftOrders", None)
+        drafts = draft_orders.model_dump() if draft_orders is not None else None
     selections = getattr(context, "selections", None)
     mapping = settings.mapping_config()
     heavy = body_bytes >= OFF_LOOP_BODY_BYTES

@@ -16,7 +16,7 @@ from contextvars import ContextVar
 
 __all__ = ["MATCHED_TEXT_CHARS", "matched_part", "matched_text_limit"]
 
-MATCHED_TEXT_CHARS = 4096
+MATCHED_TEXT_CHARS = 2048
 
 _LIMIT: ContextVar[int] = ContextVar("matched_text_chars", default=MATCHED_TEXT_CHARS)
 

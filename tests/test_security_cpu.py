@@ -53,7 +53,7 @@ def test_a_huge_condition_text_is_matched_only_up_to_the_limit(
     """A 4.5 MB Condition text is matched on its first CDS_MAX_MATCHED_TEXT_CHARS only."""
     body = hook_request("patient-view", conditions=[ms_condition(), condition("x", text=HUGE_TEXT)])
     assert client.post(PATIENT_VIEW, json=body).status_code == 200
-    assert matched_lengths and max(matched_lengths) <= 4096
+    assert matched_lengths and max(matched_lengths) <= 2048
 
 
 def test_the_limit_is_a_setting_and_text_beyond_it_is_not_read(
@@ -63,7 +63,7 @@ def test_the_limit_is_a_setting_and_text_beyond_it_is_not_read(
     filler = "Infusion order with a long free-text preamble. " * 30  # ~1,400 characters
     late = med_request("d1", text=filler + "Mesenchymal stem cell infusion")
     body = hook_request("order-sign", [late], conditions=[ms_condition()])
-    for limit, expected in ((1024, 0), (4096, 1)):
+    for limit, expected in ((1024, 0), (2048, 1)):
         app = app_factory(make_settings(max_matched_text_chars=limit))
         with TestClient(app) as client:
             cards = client.post(ORDER_SIGN, json=body).json()["cards"]

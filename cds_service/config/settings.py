@@ -135,7 +135,7 @@ class Settings(BaseSettings, RuleThresholds):
     """Deepest JSON nesting a request body may have; deeper is refused with 400."""
     max_element_depth: int = Field(default=64, ge=8, le=500)
     """Containers nested deeper than this are dropped after decoding (logged count)."""
-    max_matched_text_chars: int = Field(default=4096, ge=256, le=1_000_000)
+    max_matched_text_chars: int = Field(default=2048, ge=256, le=1_000_000)
     """Characters of each free text (concept text, display, note, instruction) matched
     against the value sets; the rest of a longer text is not read for codes or phrases."""
     max_resources: int = Field(default=10_000, ge=100)
