@@ -4,7 +4,7 @@ One uvicorn worker (development mode). Normal order-select calls are paced at a 
 rate from one client, first alone, then while two attackers send the red team's bodies
 back to back: a 4.5 MB Condition text of "ms ms ms ...", 20,000 MSC orders in one
 order-sign, the most draft orders allowed (CDS_MAX_DRAFT_ORDERS) each with a long text,
-and a record of 9,000 Conditions with long texts. Prints p50/p99 of the normal calls in
+and a record of 7,500 Conditions with long texts. Prints p50/p99 of the normal calls in
 both phases, and each attack body's status, time and response size; writes
 bench/attack_results.json. Not a test: the numbers move with the machine's load.
 """
@@ -92,11 +92,11 @@ def attack_bodies() -> dict[str, bytes]:
         "20,000 MSC orders": _request(
             "order-sign", [], [_msc_order(i, "MSC infusion") for i in range(20_000)]
         ),
-        "200 MSC orders, long texts": _request(
-            "order-sign", [], [_msc_order(i, long_text) for i in range(200)]
+        "100 MSC orders, long texts": _request(
+            "order-sign", [], [_msc_order(i, long_text) for i in range(100)]
         ),
-        "9,000 Conditions, long texts": _request(
-            "patient-view", [_condition(i, "ms " * 150) for i in range(9000)], []
+        "7,500 Conditions, long texts": _request(
+            "patient-view", [_condition(i, "ms " * 150) for i in range(7500)], []
         ),
     }
 

@@ -141,7 +141,7 @@ class Settings(BaseSettings, RuleThresholds):
     max_resources: int = Field(default=10_000, ge=100)
     """Most FHIR resources in one request's record, prefetch sent plus fetched (a Bundle's
     entries count one each); more: 413."""
-    max_draft_orders: int = Field(default=200, ge=1)
+    max_draft_orders: int = Field(default=100, ge=1)
     """Most draft orders (context.draftOrders entries) in one request; more: 413."""
     max_cards: int = Field(default=50, ge=1)
     """Most cards in one response: beyond, the most severe are kept (critical, warning,
