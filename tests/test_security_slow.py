@@ -3,6 +3,7 @@ not arrive within CDS_REQUEST_READ_TIMEOUT_SECONDS (uvicorn alone kept them open
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import socket
@@ -13,8 +14,8 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi import FastAPI
 
-from cds_service.cli.read_deadline import READ_TIMEOUT_ENV, ReadDeadlineProtocol
-from cds_service.cli.serving import uvicorn_options
+from cds_service.cli.serving import READ_DEADLINE_PROTOCOL, uvicorn_options
+from cds_service.read_deadline import READ_TIMEOUT_ENV, ReadDeadlineProtocol
 from tests.builders import hook_request
 from tests.conftest import make_settings
 from tests.servers import uvicorn_server
@@ -117,5 +118,7 @@ def test_serve_uses_the_deadline_protocol(monkeypatch: pytest.MonkeyPatch) -> No
     """`ms-cds serve` runs uvicorn with the deadline protocol and exports the setting."""
     monkeypatch.delenv(READ_TIMEOUT_ENV, raising=False)
     options = uvicorn_options(make_settings(request_read_timeout_seconds=7.5))
-    assert options["http"] is ReadDeadlineProtocol
+    assert options["http"] == READ_DEADLINE_PROTOCOL
+    module, _, name = READ_DEADLINE_PROTOCOL.partition(":")
+    assert getattr(importlib.import_module(module), name) is ReadDeadlineProtocol
     assert os.environ[READ_TIMEOUT_ENV] == "7.5"

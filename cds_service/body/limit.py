@@ -46,7 +46,7 @@ async def read_json(request: Request, max_depth: int, element_depth: int | None 
     _check_media_type(request)
     try:
         body = await request.body()
-    except ClientDisconnect:  # e.g. the read deadline closed it (cli.read_deadline)
+    except ClientDisconnect:  # e.g. the read deadline closed it (cds_service.read_deadline)
         raise BadRequest("the connection closed before the request body was complete") from None
     if len(body) >= OFF_LOOP_DECODE_BYTES:  # a large body's decode would hold the loop
         return await off_loop(decode_body, body, max_depth, element_depth)

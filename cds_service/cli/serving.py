@@ -1,5 +1,5 @@
 """How `ms-cds serve` runs uvicorn: workers, metrics directory, logs, graceful shutdown,
-and a deadline on reading each request (`cli.read_deadline`).
+and a deadline on reading each request (`cds_service.read_deadline`).
 
 On SIGTERM uvicorn stops accepting connections, lets in-flight requests finish
 (up to `CDS_GRACEFUL_SHUTDOWN_SECONDS`), then runs the lifespan shutdown (where
@@ -15,9 +15,10 @@ from typing import Any
 
 from cds_service.config import Settings
 
-__all__ = ["APP", "prepare_multiprocess_metrics", "uvicorn_options"]
+__all__ = ["APP", "READ_DEADLINE_PROTOCOL", "prepare_multiprocess_metrics", "uvicorn_options"]
 
 APP = "cds_service.asgi:app"
+READ_DEADLINE_PROTOCOL = "cds_service.read_deadline:ReadDeadlineProtocol"
 
 
 def prepare_multiprocess_metrics(workers: int) -> str | None:
@@ -41,13 +42,15 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     `cds_service.ops.logs` configures it: the service's format, no uvicorn access log)."""
     # Imported here, not above: importing ops creates the metrics, whose multiprocess
     # files need the directory `prepare_multiprocess_metrics` makes first.
-    from cds_service.cli.read_deadline import READ_TIMEOUT_ENV, ReadDeadlineProtocol
     from cds_service.ops.logs import uvicorn_options as log_options
+    from cds_service.read_deadline import READ_TIMEOUT_ENV
 
     # Each worker process's protocol reads its deadline from the environment.
     os.environ[READ_TIMEOUT_ENV] = str(settings.request_read_timeout_seconds)
     return {
-        "http": ReadDeadlineProtocol,
+        # An import string, not the class: a worker process unpickles its config before it
+        # answers the supervisor's health check, and must not import much first.
+        "http": READ_DEADLINE_PROTOCOL,
         "host": settings.host,
         "port": settings.port,
         "workers": settings.workers,

@@ -3,11 +3,11 @@
 uvicorn times out only idle keep-alive connections: a connection that sends nothing, or
 trickles its headers or body a byte at a time, stays open for ever (slowloris; see
 docs/research/integration.md section 6). `ms-cds serve` runs uvicorn with the protocol
-below instead (`http=ReadDeadlineProtocol`): its deadline starts when the connection
-opens, or with the first byte of each later request, and is cancelled when the request
-has been read whole; when it passes first, the connection is closed (a request whose
-body was not complete never reaches a handler with half a body: the app sees a
-disconnect). Time spent answering is not counted.
+below instead (`http="cds_service.read_deadline:ReadDeadlineProtocol"`). Its deadline
+starts when the connection opens, or with the first byte of each later request, and is
+cancelled once the request has been read whole; when it passes first, the connection is
+closed (a handler waiting for the rest of a body sees a disconnect). Time spent
+answering is not counted.
 
 ASGI middleware cannot do this: the app is called only once the headers are complete.
 The seconds come from CDS_REQUEST_READ_TIMEOUT_SECONDS, which `ms-cds serve` exports
