@@ -19,6 +19,7 @@ __all__ = ["APP", "READ_DEADLINE_PROTOCOL", "prepare_multiprocess_metrics", "uvi
 
 APP = "cds_service.asgi:app"
 READ_DEADLINE_PROTOCOL = "cds_service.read_deadline:ReadDeadlineProtocol"
+WORKER_HEALTHCHECK_SECONDS = 30
 
 
 def prepare_multiprocess_metrics(workers: int) -> str | None:
@@ -55,6 +56,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "port": settings.port,
         "workers": settings.workers,
         "timeout_graceful_shutdown": settings.graceful_shutdown_seconds,
+        # uvicorn kills a worker that does not answer its supervisor within this (default
+        # 5 s); a worker still importing and warming up on a busy host was killed in a loop.
+        "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS,
         "log_level": settings.log_level.lower(),
         **log_options(settings.effective_log_format, settings.log_level),
     }
