@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run demo test lint bench fuzz clean
+.PHONY: install run demo test lint bench bench-attack fuzz clean
 
 install: $(STAMP)
 
@@ -34,6 +34,11 @@ bench: install
 		  (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq wrk >/dev/null 2>&1); }) || \
 		echo "wrk not available: using the Python load generator"
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Issue 17 #3: a normal call's p50/p99 alone and while worst-case bodies arrive (~1 minute).
+# Writes bench/attack_results.json.
+bench-attack: install
+	$(BIN)/python -m bench.attack $(BENCH_ARGS)
 
 # Generated-input tests with the "fuzz" hypothesis profile: fixed seed, many examples.
 fuzz: install

@@ -8,6 +8,7 @@ is wrong ("context.selections: Field required").
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import (
@@ -92,6 +93,14 @@ def bare_patient_id(value: Any) -> Any:
     return value
 
 
+# FHIR's id characters (R4 "id" datatype: [A-Za-z0-9\-\.]), so an id is always one safe
+# URL path segment. Length up to 256, not FHIR's 64: Epic's FHIR ids are reported to run
+# to 194 characters, and refusing a real patient costs more than a long id. An id made of
+# dots only ("." or "..") would be a dot segment: the Patient read would go elsewhere.
+PATIENT_ID_MAX = 256
+_PATIENT_ID = re.compile(rf"[A-Za-z0-9\-.]{{1,{PATIENT_ID_MAX}}}")
+
+
 class HookContext(BaseModel):
     """What every hook's context holds."""
 
@@ -104,7 +113,12 @@ class HookContext(BaseModel):
     @field_validator("patientId", mode="after")
     @classmethod
     def _bare_id(cls, value: str) -> str:
-        return str(bare_patient_id(value))
+        bare = str(bare_patient_id(value))
+        if _PATIENT_ID.fullmatch(bare) is None or not bare.strip("."):
+            raise ValueError(
+                f"must be a FHIR id: 1-{PATIENT_ID_MAX} letters, digits, '-' or '.', not only dots"
+            )
+        return bare
 
 
 class PatientViewContext(HookContext):

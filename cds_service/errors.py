@@ -3,6 +3,7 @@
     CDSError
      ├── BadRequest               400  invalid  (malformed JSON, too deep, wrong hook)
      ├── Unauthorized             401  bare body, per the spec's best practice
+     ├── Forbidden                403  forbidden (feedback on another client's card)
      ├── NotFound                 404  not-found (unknown service or route)
      ├── PrefetchUnavailable      412  incomplete (required data could not be had)
      │    └── ServerRefused       412  security (fetch.guard: fhirServer refused, nothing sent)
@@ -35,6 +36,7 @@ from cds_hooks import TooManyItems, WireError, describe_error
 __all__ = [
     "BadRequest",
     "CDSError",
+    "Forbidden",
     "NotFound",
     "PayloadTooLarge",
     "PrefetchUnavailable",
@@ -72,6 +74,11 @@ class Unauthorized(CDSError):
     def __init__(self, *diagnostics: str, reason: str | None = None) -> None:
         super().__init__(*diagnostics)
         self.reason = reason  # a client-authentication reason code, for the log line
+
+
+class Forbidden(CDSError):
+    status = 403
+    issue_code = "forbidden"
 
 
 class NotFound(CDSError):

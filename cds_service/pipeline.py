@@ -8,6 +8,13 @@ the drafts judged again -> `conclude` (412 when the record is needed and its req
 key cannot be had) -> the cards as CDS Hooks JSON. So an order no rule judges makes no
 FHIR call and needs no `patient`; patient-view always reads the record.
 
+Bounds (issue 17 #3): more draft orders than `CDS_MAX_DRAFT_ORDERS`, or more resources
+than `CDS_MAX_RESOURCES` (sent, then sent plus fetched), is a 413 before that data is
+read; each free text is matched up to `CDS_MAX_MATCHED_TEXT_CHARS`
+(`fhir_mappings.textcap`); a large body (`OFF_LOOP_BODY_BYTES`), a fetched record or a
+large record is read in the CPU pool, not on the event loop; the response holds at most
+`CDS_MAX_CARDS` cards and `CDS_MAX_RESPONSE_BYTES` bytes (`bound_cards`).
+
 `stage` times the stages (parse, prefetch; mapping, rules and render inside the
 engine): the HTTP route passes its metrics StageTimer, the CLI nothing.
 
@@ -19,6 +26,7 @@ first calls after a cold start).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -28,16 +36,19 @@ from typing import Any
 import httpx
 
 from cards.engine import Evaluation, Judgement, StageClock, conclude, evaluate, judge
-from cds_hooks import Hook, HookRequest, ServiceDefinition, dump, parse_context
+from cds_hooks import Card, Hook, HookRequest, ServiceDefinition, dump, parse_context
+from cds_service.body import encode_json
 from cds_service.config import Settings
-from cds_service.errors import BadRequest
+from cds_service.errors import BadRequest, PayloadTooLarge
 from cds_service.fetch import require_prefetch, resolve_prefetch
 from cds_service.offload import off_loop
 from fhir_mappings.build import PatientRecord
+from fhir_mappings.textcap import matched_text_limit
 
-__all__ = ["evaluate_record", "run_service", "warm_up"]
+__all__ = ["bound_cards", "evaluate_record", "run_service", "warm_up"]
 
 log = logging.getLogger("ms_cds.warmup")
+limits_log = logging.getLogger("ms_cds.limits")
 
 
 def _untimed(stage: str) -> AbstractContextManager[object]:
@@ -51,16 +62,50 @@ async def run_service(
     today: date,
     fhir_client: httpx.AsyncClient | None = None,
     stage: StageClock | None = None,
+    body_bytes: int = 0,
 ) -> tuple[dict[str, Any], Evaluation]:
-    """The response body and evaluation. `fhir_client`: the shared pool for fetching
-    missing prefetch (the app's, from its lifespan); None makes a short-lived one.
-    `stage`: the stage clock (the HTTP route's metrics timer); None times nothing."""
-    stage = stage or _untimed
+    """The response body and evaluation (its cards: those returned). `fhir_client`: the
+    shared pool for fetching missing prefetch (the app's, from its lifespan); None makes a
+    short-lived one. `stage`: the stage clock (the HTTP route's metrics timer); None times
+    nothing. `body_bytes`: the request body's size (a large one is read off the loop)."""
+    with matched_text_limit(settings.max_matched_text_chars):
+        result = await _evaluate(
+            service, request, settings, today, fhir_client, stage or _untimed, body_bytes
+        )
+    with (stage or _untimed)("render"):
+        dumped = [dump(card) for card in result.cards]
+        kept = bound_cards(result.cards, dumped, settings.max_cards, settings.max_response_bytes)
+    if len(kept) < len(result.cards):
+        limits_log.warning(
+            "cards withheld: response limit",
+            extra={"cards": len(result.cards), "returned": len(kept), "service": service.id},
+        )
+        result = dataclasses.replace(result, cards=[result.cards[i] for i in kept])
+        dumped = [dumped[i] for i in kept]
+    return {"cards": dumped}, result
+
+
+async def _evaluate(
+    service: ServiceDefinition,
+    request: HookRequest,
+    settings: Settings,
+    today: date,
+    fhir_client: httpx.AsyncClient | None,
+    stage: StageClock,
+    body_bytes: int,
+) -> Evaluation:
     if request.hook != service.hook:
         raise BadRequest(
             f"hook '{request.hook[:64]}' does not match service '{service.id}', "
             f"which serves '{service.hook}'",
             expressions=["hook"],
+        )
+    # Counted on the context as sent, before the drafts are validated or copied.
+    draft_count = _entry_count(request.context.get("draftOrders"))
+    if draft_count > settings.max_draft_orders:
+        raise PayloadTooLarge(
+            f"context.draftOrders: {draft_count} entries; at most {settings.max_draft_orders} "
+            "draft orders per request (CDS_MAX_DRAFT_ORDERS)"
         )
     with stage("parse"):
         context = parse_context(service.hook, request.context)
@@ -68,9 +113,14 @@ async def run_service(
         drafts = draft_orders.model_dump() if draft_orders is not None else None
     selections = getattr(context, "selections", None)
     mapping = settings.mapping_config()
+    heavy = body_bytes >= OFF_LOOP_BODY_BYTES
     with stage("prefetch"):
         sent = PatientRecord(context.patientId, request.prefetch or {}, drafts)
-        judgement = judge(service.hook, sent, selections, mapping)  # the drafts: small
+        _check_resources(_resource_count(sent) + draft_count, settings, "sent")
+        if heavy:  # many or long drafts: judged in the CPU pool
+            judgement = await off_loop(judge, service.hook, sent, selections, mapping)
+        else:  # the drafts of a normal request: small
+            judgement = judge(service.hook, sent, selections, mapping)
         references = _medications_to_read(judgement) if request.fhirServer else ()
         record = sent
         if judgement.needs_record or references:
@@ -84,19 +134,59 @@ async def run_service(
                 references=references,
                 required=False,
             )
+            _check_resources(_resource_count(record) + draft_count, settings, "sent and fetched")
             if references:  # the fetched Medications may make an order MSC or a DMT
                 judgement = judge(service.hook, record, selections, mapping)
             if judgement.needs_record:
                 require_prefetch(record)
     config = settings.rule_config()
-    if judgement.needs_record and _resource_count(record) >= OFF_LOOP_RESOURCES:
-        # A large record's mapping would hold the event loop: run it in the CPU pool.
-        result = await off_loop(conclude, judgement, record, config, today, mapping, stage)
-    else:  # a thread hop costs more than mapping a typical record (see docs/performance.md)
-        result = conclude(judgement, record, config, today, mapping, stage)
-    with stage("render"):
-        body = {"cards": [dump(card) for card in result.cards]}
-    return body, result
+    if judgement.needs_record and (
+        heavy or _resource_count(record) >= OFF_LOOP_RESOURCES or _fetched(sent, record)
+    ):
+        # A large or fetched record's mapping would hold the event loop: the CPU pool.
+        return await off_loop(conclude, judgement, record, config, today, mapping, stage)
+    # A thread hop costs more than mapping a typical record (see docs/performance.md).
+    return conclude(judgement, record, config, today, mapping, stage)
+
+
+# Request bodies at least this large are read in the CPU pool (a typical call's is a few
+# KB; 256 KiB of drafts or text can take the loop tens of milliseconds or more).
+OFF_LOOP_BODY_BYTES = 256 * 1024
+
+_SEVERITY = {"critical": 0, "warning": 1, "info": 2}
+
+
+def bound_cards(
+    cards: Sequence[Card], dumped: Sequence[dict[str, Any]], max_cards: int, max_bytes: int
+) -> list[int]:
+    """The indexes of the cards a response returns, in order: at most `max_cards`, the
+    most severe kept (critical, warning, info; each in its order), then the least severe
+    withheld until the encoded body fits `max_bytes`. At least one card is kept."""
+    order = sorted(range(len(cards)), key=lambda i: (_SEVERITY.get(cards[i].indicator, 3), i))
+    kept = order[:max_cards]
+    sizes = {i: len(encode_json(dumped[i])) + 1 for i in kept}
+    total = len(b'{"cards":[]}') + sum(sizes.values())
+    while total > max_bytes and len(kept) > 1:
+        total -= sizes[kept.pop()]
+    return sorted(kept)
+
+
+def _entry_count(bundle: object) -> int:
+    entries = bundle.get("entry") if isinstance(bundle, dict) else None
+    return len(entries) if isinstance(entries, list) else 0
+
+
+def _check_resources(count: int, settings: Settings, what: str) -> None:
+    if count > settings.max_resources:
+        raise PayloadTooLarge(
+            f"{count} FHIR resources {what} for this request; at most "
+            f"{settings.max_resources} (CDS_MAX_RESOURCES)"
+        )
+
+
+def _fetched(sent: PatientRecord, record: PatientRecord) -> bool:
+    """Whether the record holds data fetched from the FHIR server (not what was sent)."""
+    return any(value is not sent.prefetch.get(key) for key, value in record.prefetch.items())
 
 
 # Records with at least this many resources are mapped off the event loop.

@@ -11,7 +11,7 @@ from cds_service.fetch import resolve_prefetch
 from fhir_mappings.build import PatientRecord
 from tests.builders import PATIENT_ID, hook_request
 from tests.conftest import make_settings
-from tests.jwt_support import HASH_KEY, STATIC_ISSUERS
+from tests.jwt_support import HASH_KEY, PUBLIC_BASE_URL, STATIC_ISSUERS
 
 BASE = "https://fhir.example.org/r4"
 TOKEN = "tok-SECRET-7f3a9c"
@@ -31,6 +31,7 @@ def production(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "trusted_issuers": STATIC_ISSUERS,
         "patient_hash_key": HASH_KEY,
+        "public_base_url": PUBLIC_BASE_URL,
         **overrides,
     }
     return make_settings(dev=False, **values)

@@ -22,7 +22,10 @@ JWKS_URL = "https://ehr.example.org/.well-known/jwks.json"
 ALLOWED_JKU = "https://ehr.example.org/keys/alt-jwks.json"
 HASH_KEY = "test-patient-hash-key-0123456789abcdef"
 SERVICE_PATH = "/cds-services/ms-patient-view"
-SERVICE_URL = "http://testserver" + SERVICE_PATH
+# The public base URL test apps run under (production refuses to start without one, and
+# never takes `aud` from the Host header): TestClient's own host, so URLs read naturally.
+PUBLIC_BASE_URL = "http://testserver"
+SERVICE_URL = PUBLIC_BASE_URL + SERVICE_PATH
 
 
 @dataclass
@@ -99,6 +102,7 @@ def production_settings(**overrides: Any) -> Any:
         "dev": False,
         "trusted_issuers": {ISSUER: {"jwks_url": JWKS_URL, "jku": [ALLOWED_JKU]}},
         "patient_hash_key": HASH_KEY,
+        "public_base_url": PUBLIC_BASE_URL,
         **overrides,
     }
     return make_settings(**values)
@@ -115,4 +119,4 @@ STATIC_ISSUERS: dict[str, Any] = {ISSUER: {"jwks": jwks(STATIC_SIGNER)}}
 
 def signed_headers(path: str) -> dict[str, str]:
     """Authorization for one call to `path` on a TestClient app trusting STATIC_ISSUERS."""
-    return bearer(STATIC_SIGNER.token(claims(aud="http://testserver" + path)))
+    return bearer(STATIC_SIGNER.token(claims(aud=PUBLIC_BASE_URL + path)))

@@ -129,7 +129,7 @@ def test_cross_origin_calls_from_a_browser(
             trusted_issuers={js.ISSUER: {"jwks": js.jwks(signer)}}, cors_origins=[origin]
         )
         with uvicorn_server(app_factory(settings)) as api:
-            token = signer.token(js.claims(aud=f"{api}/cds-services/ms-patient-view"))
+            token = signer.token(js.claims(aud=js.SERVICE_URL))  # the configured public URL
             page["html"] = PAGE % {
                 "api": json.dumps(api),
                 "token": json.dumps(token),

@@ -35,20 +35,20 @@ def _bearer_token(header: str | None) -> str:
 
 
 def audiences_for(request: Request, settings: Settings) -> list[str]:
-    """The `aud` values accepted on this call: the called URL (and, for feedback, its
-    service's URL), as the public base URL names them, plus the configured audiences."""
-    path = request.url.path
-    root = request.scope.get("root_path", "")
+    """The `aud` values accepted on this call: the called path (and, for feedback, its
+    service's path) under `CDS_PUBLIC_BASE_URL`, plus `CDS_AUDIENCE`. Never the Host or
+    X-Forwarded-* headers: the caller controls them (production refuses to start without
+    one of the two settings)."""
+    accepted: list[str] = []
     if settings.public_base_url:
+        path = request.url.path
+        root = request.scope.get("root_path", "")
         if root and path.startswith(root):
             path = path[len(root) :]
-        base = settings.public_base_url.rstrip("/")
-    else:
-        base = f"{request.url.scheme}://{request.url.netloc}"
-    called = (base + path).rstrip("/")
-    accepted = [called, called + "/"]
-    if called.endswith("/feedback"):
-        accepted.append(called.removesuffix("/feedback"))
+        called = (settings.public_base_url.rstrip("/") + path).rstrip("/")
+        accepted += [called, called + "/"]
+        if called.endswith("/feedback"):
+            accepted.append(called.removesuffix("/feedback"))
     return accepted + list(settings.audience)
 
 

@@ -24,6 +24,7 @@ the reason is logged and counted as a stable code (`Reason`), never the token.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -46,6 +47,7 @@ __all__ = [
     "ClientIdentity",
     "ClientVerifier",
     "Reason",
+    "client_owner",
     "open_verifier",
 ]
 
@@ -53,6 +55,7 @@ log = logging.getLogger("ms_cds.auth")
 
 MAX_TOKEN_CHARS = 8192
 MAX_JTI_CHARS = 256
+MAX_ID_CLAIM_CHARS = 256  # sub, tenant: stored with each card and feedback item
 MIN_RSA_BITS = 2048
 _CURVES = {"ES256": ec.SECP256R1, "ES384": ec.SECP384R1, "ES512": ec.SECP521R1}
 REQUIRED_CLAIMS = ("iss", "aud", "exp", "iat", "jti")
@@ -99,6 +102,18 @@ class ClientIdentity:
     jti: str
     expires_at: float
     tenant: str | None = None
+    client_id: str | None = None  # the `sub` claim: the CDS Client's client_id
+
+    @property
+    def owner(self) -> str:
+        """Who this client is for the card ledger and feedback: issuer, client id and
+        tenant, canonical (a client may give feedback only on cards it was sent)."""
+        return client_owner(self.issuer, self.client_id, self.tenant)
+
+
+def client_owner(issuer: str, client_id: str | None, tenant: str | None) -> str:
+    """The stored client identity; "" is no verified client (development mode)."""
+    return json.dumps([issuer, client_id, tenant], separators=(",", ":"), ensure_ascii=True)
 
 
 def _number(payload: dict[str, Any], claim: str) -> float:
@@ -246,14 +261,18 @@ class ClientVerifier:
             raise AuthFailure(Reason.IAT_IN_FUTURE)
         if exp - iat > self._max_lifetime:
             raise AuthFailure(Reason.LIFETIME_TOO_LONG)
-        jti, tenant = payload.get("jti"), payload.get("tenant")
+        jti, tenant, sub = payload.get("jti"), payload.get("tenant"), payload.get("sub")
         if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI_CHARS:
             raise AuthFailure(Reason.BAD_CLAIM, "jti")
-        if tenant is not None and not isinstance(tenant, str):
-            raise AuthFailure(Reason.BAD_CLAIM, "tenant")
+        for name, value in (("tenant", tenant), ("sub", sub)):
+            too_long = isinstance(value, str) and len(value) > MAX_ID_CLAIM_CHARS
+            if value is not None and (not isinstance(value, str) or too_long):
+                raise AuthFailure(Reason.BAD_CLAIM, name)
         if not await self.replay.first_use(issuer, jti, exp + self._leeway):
             raise AuthFailure(Reason.REPLAYED_JTI)
-        return ClientIdentity(issuer=issuer, key_id=kid, jti=jti, expires_at=exp, tenant=tenant)
+        return ClientIdentity(
+            issuer=issuer, key_id=kid, jti=jti, expires_at=exp, tenant=tenant, client_id=sub
+        )
 
 
 @asynccontextmanager

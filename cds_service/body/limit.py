@@ -12,10 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cds_service.body.jsontext import decode_body
 from cds_service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, error_response
+from cds_service.offload import off_loop
 
 __all__ = ["JSON_MEDIA_TYPES", "BodyLimitMiddleware", "read_json"]
 
@@ -42,7 +44,17 @@ def _check_media_type(request: Request) -> None:
 async def read_json(request: Request, max_depth: int, element_depth: int | None = None) -> Any:
     """The decoded JSON body, or 415 (not JSON), 400 (invalid, too deep to decode)."""
     _check_media_type(request)
-    return decode_body(await request.body(), max_depth, element_depth)
+    try:
+        body = await request.body()
+    except ClientDisconnect:  # e.g. the read deadline closed it (cds_service.read_deadline)
+        raise BadRequest("the connection closed before the request body was complete") from None
+    if len(body) >= OFF_LOOP_DECODE_BYTES:  # a large body's decode would hold the loop
+        return await off_loop(decode_body, body, max_depth, element_depth)
+    return decode_body(body, max_depth, element_depth)
+
+
+# Bodies this large are decoded in the CPU pool (a typical call's is a few KB).
+OFF_LOOP_DECODE_BYTES = 256 * 1024
 
 
 class BodyLimitMiddleware:

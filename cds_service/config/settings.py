@@ -78,7 +78,8 @@ class Settings(BaseSettings, RuleThresholds):
     """Serve the synthetic demo patients read-only at /demo/fhir (development mode only;
     `ms-cds demo` sets it)."""
     public_base_url: str | None = None
-    """The service's public base URL behind a proxy (JWT `aud`, links)."""
+    """The service's public base URL (JWT `aud` is this plus the called path; links).
+    Production needs it or CDS_AUDIENCE: `aud` is never derived from Host or X-Forwarded-*."""
     log_format: Literal["json", "console"] | None = None
     """Log format; default console in development, json otherwise."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
@@ -152,6 +153,19 @@ class Settings(BaseSettings, RuleThresholds):
     """Deepest JSON nesting a request body may have; deeper is refused with 400."""
     max_element_depth: int = Field(default=64, ge=8, le=500)
     """Containers nested deeper than this are dropped after decoding (logged count)."""
+    max_matched_text_chars: int = Field(default=2048, ge=256, le=1_000_000)
+    """Characters of each free text (concept text, display, note, instruction) matched
+    against the value sets; the rest of a longer text is not read for codes or phrases."""
+    max_resources: int = Field(default=10_000, ge=100)
+    """Most FHIR resources in one request's record, prefetch sent plus fetched (a Bundle's
+    entries count one each); more: 413."""
+    max_draft_orders: int = Field(default=100, ge=1)
+    """Most draft orders (context.draftOrders entries) in one request; more: 413."""
+    max_cards: int = Field(default=50, ge=1)
+    """Most cards in one response: beyond, the most severe are kept (critical, warning,
+    info; in their order) and the rest withheld (logged and counted)."""
+    max_response_bytes: int = Field(default=1_000_000, ge=10_000)
+    """Largest response body: cards are withheld, least severe first, until it fits."""
 
     # --- storage: card ledger, feedback, analytics (issue 6) --------------------
     database_url: str = "sqlite:///ms-cds.sqlite3"
@@ -196,6 +210,10 @@ class Settings(BaseSettings, RuleThresholds):
     """Port `ms-cds serve` binds."""
     workers: int = Field(default=1, ge=1, le=64)
     """uvicorn worker processes; more than 1 puts metrics in multiprocess mode."""
+    request_read_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+    """`ms-cds serve`: seconds a client may take to send one request's headers and body
+    (from the connection's opening or the request's first byte); then the connection is
+    closed (uvicorn itself has no such timeout)."""
     graceful_shutdown_seconds: int = Field(default=20, ge=0, le=600)
     """On SIGTERM, how long in-flight requests may take before the workers stop."""
     metrics_enabled: bool = True
@@ -270,6 +288,18 @@ class Settings(BaseSettings, RuleThresholds):
             problems.append(
                 "CDS_TRUSTED_ISSUERS is empty: production verifies every client's JWT, so set "
                 'it to {"<iss>": {"jwks_url": "https://..."}} (or run with --dev)'
+            )
+        if not self.public_base_url and not self.audience:
+            problems.append(
+                "CDS_PUBLIC_BASE_URL (or CDS_AUDIENCE) must be set: every client JWT's `aud` "
+                "is checked against it, never against the Host or X-Forwarded-* headers a "
+                "caller controls (e.g. CDS_PUBLIC_BASE_URL=https://cds.example.org)"
+            )
+        if self.workers > 1 and not self.redis_url:
+            problems.append(
+                f"CDS_WORKERS={self.workers} needs CDS_REDIS_URL: each worker process has its "
+                "own memory, so without the shared jti replay cache a token could be replayed "
+                "once per worker (set CDS_REDIS_URL=redis://..., or run one worker per replica)"
             )
         key = self.patient_hash_key.get_secret_value() if self.patient_hash_key else ""
         if len(key) < 32:

@@ -17,13 +17,14 @@ from cds_service.body import read_json
 from cds_service.catalogue import SERVICES
 from cds_service.errors import (
     BadRequest,
+    Forbidden,
     NotFound,
     PayloadTooLarge,
     ServiceUnavailable,
     TooManyRequests,
 )
 from cds_service.runtime import Runtime, get_runtime, require_client
-from cds_service.storage.feedback_store import save_feedback
+from cds_service.storage.feedback_store import ForeignCard, save_feedback
 from cds_service.storage.ledger import data_reason
 from cds_service.storage.text import nul_path
 
@@ -88,8 +89,22 @@ async def post_feedback(
         await asyncio.to_thread(storage.ledger.flush, _LEDGER_FLUSH_SECONDS)
     try:
         result = await asyncio.to_thread(
-            save_feedback, storage.engine, service.id, items, datetime.now(UTC)
+            save_feedback,
+            storage.engine,
+            service.id,
+            items,
+            datetime.now(UTC),
+            client.owner if client is not None else "",
         )
+    except ForeignCard as exc:
+        log.warning(
+            "feedback refused: a card sent to another client",
+            extra={"service": service.id, "items": len(items)},
+        )
+        raise Forbidden(
+            f"feedback[{exc.index}].card: this card was sent to another client; a client "
+            "may give feedback only on its own cards (nothing of this request was stored)"
+        ) from None
     except SQLAlchemyError as exc:
         if data_reason(exc) is not None:  # the values, not the database: retrying cannot help
             log.warning(

@@ -95,7 +95,7 @@ async def _answer(
 ) -> Response:
     settings = runtime.settings
     # Authentication first: an unverified client learns nothing else.
-    await authenticate(request, settings, runtime.verifier)
+    client = await authenticate(request, settings, runtime.verifier)
     service = SERVICES.get(service_id)
     if service is None:
         raise NotFound(f"no CDS service '{service_id[:64]}'")
@@ -103,12 +103,25 @@ async def _answer(
         hook_request = parse_request(
             await read_json(request, settings.max_json_depth, settings.max_element_depth)
         )
+    body_bytes = len(await request.body())  # read once already: Starlette keeps it
     line.hook_instance = hook_request.hookInstance
     line.patient = runtime.patient_hash(hook_request.context.get("patientId"))
     body, result = await run_service(
-        service, hook_request, settings, runtime.today(), runtime.fhir_client, timer.stage
+        service,
+        hook_request,
+        settings,
+        runtime.today(),
+        runtime.fhir_client,
+        timer.stage,
+        body_bytes,
     )
-    runtime.storage.record_cards(service.id, hook_request.hookInstance, line.patient, result.cards)
+    runtime.storage.record_cards(
+        service.id,
+        hook_request.hookInstance,
+        line.patient,
+        result.cards,
+        client.owner if client is not None else "",
+    )
     count_cards(service.id, [(c.topic, c.indicator) for c in result.cards])
     count_skipped(result.facts.parse_notes)
     line.cards = [c.topic for c in result.cards]

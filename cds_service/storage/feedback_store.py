@@ -14,7 +14,16 @@ from cds_hooks import FeedbackItem
 from cds_service.storage.schema import card_ledger, feedback, feedback_reason
 from cds_service.storage.sql import insert_ignore
 
-__all__ = ["SaveResult", "item_key", "save_feedback"]
+__all__ = ["ForeignCard", "SaveResult", "item_key", "save_feedback"]
+
+
+class ForeignCard(Exception):
+    """An item is about a card the ledger says was sent to another client: nothing of
+    the request is stored. `index` is the first such item's position."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(f"feedback[{index}]")
+        self.index = index
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,14 +34,16 @@ class SaveResult:
     unknown_cards: int
 
 
-def item_key(item: FeedbackItem, service_id: str) -> str:
+def item_key(item: FeedbackItem, service_id: str, client: str = "") -> str:
     """The item's identity: the same item sent twice has the same key (stored once).
 
-    Service, card, outcome, instant (UTC), accepted suggestion ids (as a set) and
-    override reasons (system, code, comment; as a set). Display text and extensions
-    are not part of it.
+    Client, service, card, outcome, instant (UTC), accepted suggestion ids (as a set)
+    and override reasons (system, code, comment; as a set). Display text and extensions
+    are not part of it. The client is, so that another client's copy of an item can
+    never make the owner's own item a duplicate.
     """
     identity = [
+        client,
         service_id,
         item.card,
         item.outcome,
@@ -45,25 +56,39 @@ def item_key(item: FeedbackItem, service_id: str) -> str:
 
 
 def save_feedback(
-    engine: Engine, service_id: str, items: Sequence[FeedbackItem], received_at: datetime
+    engine: Engine,
+    service_id: str,
+    items: Sequence[FeedbackItem],
+    received_at: datetime,
+    client: str = "",
 ) -> SaveResult:
-    """Store the items; returns once committed. Raises SQLAlchemyError when it cannot."""
+    """Store the items from `client` (`auth.ClientIdentity.owner`; "" in development);
+    returns once committed. Raises ForeignCard, storing nothing, when an item is about a
+    card the ledger says was sent to another client (a ledger entry without a client,
+    written before clients were recorded, accepts anyone's); SQLAlchemyError when it
+    cannot store."""
     if not items:
         return SaveResult(0, 0, 0, 0)
     cards = {item.card for item in items}
     stored = unknown = 0
     with engine.begin() as connection:
-        known = set(
-            connection.scalars(
-                select(card_ledger.c.card_uuid).where(card_ledger.c.card_uuid.in_(cards))
+        found = connection.execute(
+            select(card_ledger.c.card_uuid, card_ledger.c.client).where(
+                card_ledger.c.card_uuid.in_(cards)
             )
         )
+        owners: dict[str, str] = {uuid: owner for uuid, owner in found}
+        for index, item in enumerate(items):
+            owner = owners.get(item.card)
+            if owner and owner != client:
+                raise ForeignCard(index)
+        known = set(owners)
         insert = insert_ignore(connection, feedback, ["item_key"]).returning(feedback.c.id)
         for item in items:
             row_id = connection.scalar(
                 insert,
                 {
-                    "item_key": item_key(item, service_id),
+                    "item_key": item_key(item, service_id, client),
                     "service_id": service_id,
                     "card_uuid": item.card,
                     "outcome": item.outcome,
@@ -72,6 +97,7 @@ def save_feedback(
                     "card_known": item.card in known,
                     "accepted_suggestions": list(item.accepted_suggestions),
                     "extra": item.extra,
+                    "client": client,
                 },
             )
             if row_id is None:

@@ -76,6 +76,7 @@ class LedgerEntry:
     patient_hash: str | None
     issued_at: datetime
     knowledge_version: str
+    client: str = ""  # auth.ClientIdentity.owner of the caller; "" in development
 
     def row(self) -> dict[str, object]:
         """The insert parameters (`dataclasses.asdict` would deep-copy every row)."""

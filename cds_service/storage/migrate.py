@@ -18,7 +18,7 @@ __all__ = ["HEAD_REVISION", "current_revision", "head_revision", "upgrade"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest revision in migrations/versions (a test holds it equal to Alembic's head).
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 _LOCK_KEY = 0x6D73636473  # "mscds": one advisory lock for schema changes
 
 

@@ -3,7 +3,8 @@
 Feedback is matched to the ledger at report time (so feedback that arrived before its
 card's ledger entry was written still counts under its topic); feedback whose card the
 ledger does not know is reported apart, under `unknownCards`. `since` filters cards by
-issue time and feedback by receipt time.
+issue time and feedback by receipt time. Feedback from a client other than the one the
+ledger says a card was sent to is left out (issue 17 #8).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select, true
+from sqlalchemy import Engine, and_, func, or_, select, true
 
 from cds_service.storage.schema import card_ledger, feedback, feedback_reason
 
@@ -48,7 +49,15 @@ def _figures() -> dict[str, Any]:
 
 def card_report(engine: Engine, since: datetime | None = None) -> dict[str, Any]:
     issued_filter = card_ledger.c.issued_at >= since if since else true()
-    received_filter = feedback.c.received_at >= since if since else true()
+    received = feedback.c.received_at >= since if since else true()
+    # Feedback from a client other than the one a card was sent to never counts (the
+    # feedback route refuses it; this covers feedback stored before the card's entry).
+    own = or_(
+        card_ledger.c.id.is_(None),
+        card_ledger.c.client == "",
+        card_ledger.c.client == feedback.c.client,
+    )
+    received_filter = and_(received, own)
     joined = feedback.outerjoin(card_ledger, card_ledger.c.card_uuid == feedback.c.card_uuid)
     known = card_ledger.c.id.is_not(None).label("known")
     topic = card_ledger.c.topic

@@ -37,6 +37,8 @@ card_ledger = Table(
     Column("patient_hash", String(64), nullable=True),
     Column("issued_at", UTCDateTime(), nullable=False),
     Column("knowledge_version", String(32), nullable=False),
+    # The verified client the card was sent to (auth.ClientIdentity.owner; "" none).
+    Column("client", String(1024), nullable=False, server_default=""),
     UniqueConstraint("card_uuid", name="uq_card_ledger_card_uuid"),
     Index("ix_card_ledger_topic_issued", "topic", "issued_at"),
 )
@@ -55,6 +57,7 @@ feedback = Table(
     Column("card_known", Boolean, nullable=False),
     Column("accepted_suggestions", JSON, nullable=False),
     Column("extra", JSON, nullable=True),  # extensions and unknown fields, as sent
+    Column("client", String(1024), nullable=False, server_default=""),  # who sent it
     UniqueConstraint("item_key", name="uq_feedback_item_key"),
     Index("ix_feedback_card_uuid", "card_uuid"),
     Index("ix_feedback_received_at", "received_at"),

@@ -71,10 +71,16 @@ class Storage:
         return redacted_url(self.settings.database_url)
 
     def record_cards(
-        self, service_id: str, hook_instance: str, patient: str | None, cards: Sequence[Card]
+        self,
+        service_id: str,
+        hook_instance: str,
+        patient: str | None,
+        cards: Sequence[Card],
+        client: str = "",
     ) -> None:
         """Queue one ledger entry per returned card (no I/O here). `patient` is the
-        call's patient hash (`ops.logs.patient_hash`), never an id."""
+        call's patient hash (`ops.logs.patient_hash`), never an id; `client` the verified
+        caller (`ClientIdentity.owner`), whose feedback alone the card accepts."""
         if not cards:
             return
         now = datetime.now(UTC)
@@ -87,6 +93,7 @@ class Storage:
                 patient_hash=patient,
                 issued_at=now,
                 knowledge_version=KNOWLEDGE_VERSION,
+                client=client,
             )
             for card in cards
         )

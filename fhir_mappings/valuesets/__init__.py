@@ -14,6 +14,8 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from fhir_mappings.textcap import matched_part
+
 if TYPE_CHECKING:
     from fhir_mappings.reader import Concept
 
@@ -54,7 +56,7 @@ class ValueSet:
     fold_accents: bool = False
 
     def _prepare(self, text: str) -> str:
-        text = " ".join(text.split())
+        text = " ".join(matched_part(text).split())  # bounded: fhir_mappings.textcap
         if self.fold_accents:
             decomposed = unicodedata.normalize("NFKD", text)
             text = "".join(c for c in decomposed if not unicodedata.combining(c))

@@ -185,6 +185,8 @@ def test_serve_flags_reach_uvicorn(clean_env: None, monkeypatch: pytest.MonkeyPa
         '{"https://ehr.example.org": {"jwks_url": "https://ehr.example.org/jwks"}}'
     )
     os.environ["CDS_PATIENT_HASH_KEY"] = "k" * 32
+    os.environ["CDS_PUBLIC_BASE_URL"] = "https://cds.example.org"
+    os.environ["CDS_REDIS_URL"] = "redis://127.0.0.1:6379/0"  # several workers need it
     result = runner.invoke(
         cli.app,
         [

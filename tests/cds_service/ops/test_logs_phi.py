@@ -121,11 +121,12 @@ def test_planted_phi_and_tokens_never_logged(
         url = f"{api}/cds-services/ms-patient-view"
 
         def token(**claims: Any) -> str:
-            value = signer.token(js.claims(aud=url, **claims))
+            # aud: the configured public URL (never the live server's Host header)
+            value = signer.token(js.claims(aud=js.SERVICE_URL, **claims))
             secrets.extend([value, value.split(".")[2]])
             return value
 
-        forged = js.es384("logs-1").token(js.claims(aud=url))
+        forged = js.es384("logs-1").token(js.claims(aud=js.SERVICE_URL))
         secrets.extend([forged, forged.split(".")[2]])
         query = {"access_token": ACCESS_TOKEN, "patient": NAME_FAMILY, "mrn": MRN}
         statuses = []

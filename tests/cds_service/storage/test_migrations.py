@@ -25,7 +25,7 @@ def test_upgrade_is_idempotent(db_url: str) -> None:
     """Upgrading an up-to-date database changes nothing and keeps the head revision."""
     with migrated(db_url) as engine:
         upgrade(engine)
-        assert current_revision(engine) == head_revision() == "0001"
+        assert current_revision(engine) == head_revision() == "0002"
 
 
 def test_head_revision_constant_is_alembics_head(db_url: str) -> None:
@@ -45,7 +45,7 @@ def test_concurrent_upgrades_do_not_collide(db_url: str) -> None:
     try:
         with ThreadPoolExecutor(max_workers=3) as pool:
             list(pool.map(upgrade, engines))
-        assert {current_revision(e) for e in engines} == {"0001"}
+        assert {current_revision(e) for e in engines} == {"0002"}
     finally:
         for engine in engines:
             engine.dispose()

@@ -165,8 +165,8 @@ def test_cli_db_upgrade_creates_the_schema(
     assert "empty" in before.output
     upgraded = runner.invoke(cli, ["db", "upgrade"])
     assert upgraded.exit_code == 0, upgraded.output
-    assert "at revision 0001" in upgraded.output
-    assert "0001 (code: 0001)" in runner.invoke(cli, ["db", "current"]).output
+    assert "at revision 0002" in upgraded.output
+    assert "0002 (code: 0002)" in runner.invoke(cli, ["db", "current"]).output
     report = runner.invoke(cli, ["report", "--json"])
     assert json.loads(report.output)["topics"] == []
 

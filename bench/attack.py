@@ -1,0 +1,213 @@
+"""`make bench-attack`: a normal call's latency while worst-case bodies arrive (issue 17 #3).
+
+One uvicorn worker (development mode). Normal order-select calls are paced at a fixed
+rate from one client, first alone, then while two attackers send the red team's bodies
+back to back: a 4.5 MB Condition text of "ms ms ms ...", 20,000 MSC orders in one
+order-sign, the most draft orders allowed (CDS_MAX_DRAFT_ORDERS) each with a long text,
+and a record of 7,500 Conditions with long texts. Prints p50/p99 of the normal calls in
+both phases, and each attack body's status, time and response size; writes
+bench/attack_results.json. Not a test: the numbers move with the machine's load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from bench.generator import generate
+from bench.server import serve
+
+RESULTS = Path(__file__).with_name("attack_results.json")
+APP = "cds_service.asgi:app"
+ENV = {"CDS_DEV": "true"}
+# --limits-off: the request limits raised out of reach (the off-loop reading stays).
+LIMITS_OFF = {
+    "CDS_MAX_MATCHED_TEXT_CHARS": "1000000",
+    "CDS_MAX_DRAFT_ORDERS": "100000",
+    "CDS_MAX_RESOURCES": "1000000",
+    "CDS_MAX_CARDS": "100000",
+    "CDS_MAX_RESPONSE_BYTES": "1000000000",
+}
+SUBJECT = {"reference": "Patient/bench-attack"}
+
+
+def _condition(index: int, text: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Condition",
+        "id": f"c{index}",
+        "subject": SUBJECT,
+        "code": {"text": text},
+        "clinicalStatus": {"coding": [{"code": "active"}]},
+    }
+
+
+def _msc_order(index: int, text: str) -> dict[str, Any]:
+    return {
+        "resourceType": "MedicationRequest",
+        "id": f"d{index}",
+        "status": "draft",
+        "intent": "order",
+        "subject": SUBJECT,
+        "medicationCodeableConcept": {"text": text},
+    }
+
+
+def _request(hook: str, conditions: list[dict[str, Any]], drafts: list[Any]) -> dict[str, Any]:
+    context: dict[str, Any] = {"patientId": "bench-attack", "userId": "Practitioner/p"}
+    if hook != "patient-view":
+        context["draftOrders"] = {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": d} for d in drafts],
+        }
+    ms = _condition(-1, "Multiple sclerosis")
+    return {
+        "hook": hook,
+        "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "context": context,
+        "prefetch": {
+            "patient": {"resourceType": "Patient", "id": "bench-attack", "birthDate": "1990-01-01"},
+            "conditions": {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "entry": [{"resource": c} for c in [ms, *conditions]],
+            },
+        },
+    }
+
+
+def attack_bodies() -> dict[str, bytes]:
+    """The worst-case bodies, each under the 5 MB body limit."""
+    long_text = "Mesenchymal stem cell infusion " + "ms " * 1500
+    return {
+        "4.5 MB Condition text": _request("patient-view", [_condition(0, "ms " * 1_500_000)], []),
+        "20,000 MSC orders": _request(
+            "order-sign", [], [_msc_order(i, "MSC infusion") for i in range(20_000)]
+        ),
+        "100 MSC orders, long texts": _request(
+            "order-sign", [], [_msc_order(i, long_text) for i in range(100)]
+        ),
+        "7,500 Conditions, long texts": _request(
+            "patient-view", [_condition(i, "ms " * 150) for i in range(7500)], []
+        ),
+    }
+
+
+async def _paced(
+    client: httpx.AsyncClient, url: str, bodies: list[bytes], rate: float, seconds: float
+) -> list[float]:
+    """Normal calls at `rate` per second for `seconds`; each one's latency in ms."""
+    latencies: list[float] = []
+    started = time.perf_counter()
+    sent = 0
+    while time.perf_counter() - started < seconds:
+        body = bodies[sent % len(bodies)]
+        begun = time.perf_counter()
+        response = await client.post(
+            url, content=body, headers={"content-type": "application/json"}
+        )
+        response.raise_for_status()
+        latencies.append((time.perf_counter() - begun) * 1000)
+        sent += 1
+        await asyncio.sleep(max(0.0, started + sent / rate - time.perf_counter()))
+    return latencies
+
+
+async def _attacker(
+    client: httpx.AsyncClient, base: str, bodies: dict[str, bytes], stop: asyncio.Event
+) -> dict[str, list[dict[str, Any]]]:
+    seen: dict[str, list[dict[str, Any]]] = {name: [] for name in bodies}
+    while not stop.is_set():
+        for name, body in bodies.items():
+            path = "/cds-services/" + (
+                "ms-patient-view" if b'"patient-view"' in body[:40] else "ms-order-sign"
+            )
+            begun = time.perf_counter()
+            response = await client.post(
+                base + path, content=body, headers={"content-type": "application/json"}
+            )
+            seen[name].append(
+                {
+                    "status": response.status_code,
+                    "ms": round((time.perf_counter() - begun) * 1000, 1),
+                    "response_bytes": len(response.content),
+                }
+            )
+            if stop.is_set():
+                break
+    return seen
+
+
+def _summary(latencies: list[float]) -> dict[str, float]:
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return {
+        "calls": len(ordered),
+        "p50_ms": round(statistics.median(ordered), 1),
+        "p99_ms": round(p99, 1),
+        "max_ms": round(ordered[-1], 1),
+    }
+
+
+async def _run(base: str, seconds: float, rate: float) -> dict[str, Any]:
+    url = base + "/cds-services/ms-order-select"
+    normal = [orjson.dumps(generate(i, "typical", 8, "order-select").body) for i in range(50)]
+    attacks = {name: orjson.dumps(body) for name, body in attack_bodies().items()}
+    timeout = httpx.Timeout(120)
+    async with httpx.AsyncClient(timeout=timeout) as client:
+        await _paced(client, url, normal, rate, 2)  # warm-up
+        quiet = await _paced(client, url, normal, rate, seconds)
+        stop = asyncio.Event()
+        async with (
+            httpx.AsyncClient(timeout=timeout) as a1,
+            httpx.AsyncClient(timeout=timeout) as a2,
+        ):
+            attackers = [asyncio.create_task(_attacker(a, base, attacks, stop)) for a in (a1, a2)]
+            await asyncio.sleep(0.5)
+            loaded = await _paced(client, url, normal, rate, seconds)
+            stop.set()
+            seen = await asyncio.gather(*attackers)
+    merged = {name: [e for s in seen for e in s[name]] for name in attacks}
+    return {
+        "rate_per_s": rate,
+        "normal_alone": _summary(quiet),
+        "normal_under_attack": _summary(loaded),
+        "attack_bodies": {
+            name: {
+                "body_bytes": len(attacks[name]),
+                "sent": len(entries),
+                "statuses": sorted({e["status"] for e in entries}),
+                "median_ms": round(statistics.median(e["ms"] for e in entries), 1)
+                if entries
+                else None,
+                "max_response_bytes": max((e["response_bytes"] for e in entries), default=0),
+            }
+            for name, entries in merged.items()
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="normal-call latency under worst-case bodies")
+    parser.add_argument("--seconds", type=float, default=20.0, help="per phase")
+    parser.add_argument("--rate", type=float, default=20.0, help="normal calls per second")
+    parser.add_argument("--limits-off", action="store_true", help="for comparison")
+    args = parser.parse_args()
+    env = {**ENV, **(LIMITS_OFF if args.limits_off else {})}
+    with serve(APP, env, ready_path="/cds-services") as server:
+        results = asyncio.run(_run(server.url, args.seconds, args.rate))
+    results["limits"] = "off" if args.limits_off else "default"
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
