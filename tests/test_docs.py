@@ -46,7 +46,7 @@ def table_after(heading: str, text: str) -> list[list[str]]:
 
 
 def test_readme_is_short_and_links_every_page() -> None:
-    """The README stays at most 200 lines (try it, wire it, its limits) and links every page of docs/."""
+    """The README stays at most 200 lines and links every page of docs/."""
     assert len(README.splitlines()) <= 200
     linked = set(re.findall(r"\]\(docs/([\w.-]+\.md)\)", README))
     assert linked == set(DOCS)
