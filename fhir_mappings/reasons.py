@@ -67,8 +67,8 @@ def _categories_of_note(text: str) -> set[str]:
         stop = _STOP.search(sentence)
         if stop is None:
             continue
-        if stop.group(0).lower() in {"declined", "refused"}:
-            found.add(REFUSAL)
+        if any(p.attributes["category"] == REFUSAL for p in table.matches(sentence)):
+            found.add(REFUSAL)  # "cancelled: patient declined" needs no cause word
         cause = _CAUSE.search(sentence, stop.end())
         if cause is not None:
             found |= {str(p.attributes["category"]) for p in table.matches(sentence[cause.end() :])}

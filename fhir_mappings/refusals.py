@@ -9,6 +9,7 @@ Medication records' refusals are read with their exposures (medications.py).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from fhir_mappings.config import MappingConfig
@@ -21,10 +22,13 @@ from fhir_mappings.valuesets import load
 __all__ = ["procedure_refusals"]
 
 _REFUSABLE = {"Procedure": {"not-done"}, "ServiceRequest": {"revoked"}}
+_ALLOGENEIC = re.compile(r"\ballo(geneic|gen|-?hsct)\b", re.IGNORECASE)  # as procedures.py
 
 
 def _names_hsct(concept: Concept) -> bool:
     hsct = load("hsct")
+    if any(_ALLOGENEIC.search(text) for text in concept.texts):
+        return False  # an allogeneic transplant declined is no AHSCT refusal
     if any(hsct.lookup(system, code) is not None for system, code in concept.codings):
         return True
     return any(hsct.matches(text) for text in concept.texts)
