@@ -78,14 +78,14 @@ def _categories_of_note(text: str) -> set[str]:
 def reasons_of(resource: Resource, with_reason_code: bool = False) -> Reasons:
     """The reasons a record gives for its status. `with_reason_code`: read reasonCode
     too (only for records that stopped: elsewhere it is why the drug was given)."""
-    concepts = list(resource.concepts("statusReason", lone=True))
-    if with_reason_code:
-        concepts += resource.concepts("reasonCode")
     categories: set[str] = set()
-    stated = False
-    for concept in concepts:
+    stated = False  # a statusReason is a reason; a reasonCode may be the indication
+    for concept in resource.concepts("statusReason", lone=True):
         if concept:
             stated = True
+            categories |= _categories_of_concept(concept)
+    if with_reason_code:
+        for concept in resource.concepts("reasonCode"):
             categories |= _categories_of_concept(concept)
     for note in resource.children("note"):
         text = note.string("text")

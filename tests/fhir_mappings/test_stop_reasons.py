@@ -49,10 +49,13 @@ def test_stop_reasons_by_category(extra: dict[str, Any], expected: tuple[StopRea
 
 
 def test_reason_code_of_an_active_order_is_why_it_was_given() -> None:
-    """reasonCode on a current order ("new activity") is the indication, not a stop reason."""
+    """reasonCode on a current order ("new activity") is the indication, not a stop reason;
+    on a stopped order an indication ("multiple sclerosis") is no reason either."""
     resource = rx("m", "ocrelizumab", reasonCode=[{"text": "new MRI activity"}])
     (dmt,) = facts_of(resource).dmts
     assert dmt.current is True and dmt.stop_reasons == ()
+    stopped = rx("m", "Tysabri", status="stopped", reasonCode=[{"text": "multiple sclerosis"}])
+    assert facts_of(stopped).dmts[0].stop_reasons == ()
 
 
 def test_reasons_merge_across_records_lack_of_efficacy_first() -> None:
