@@ -35,7 +35,8 @@ class RuleThresholds(BaseModel):
     activity_min_new_t2_lesions: int = Field(1, ge=1)
     """Disease activity: at least this many new/enlarging T2 lesions on one MRI."""
     he_failure_min_months: int = Field(6, ge=0)
-    """High-efficacy DMT failure: activity at least this many months after its start."""
+    """High-efficacy DMT failure: activity at least this many months after its start
+    (the onset of effect of every DMT: no label gives one)."""
     ahsct_max_age: int = Field(45, ge=1)
     """AHSCT criterion: age below this many years."""
     ahsct_max_disease_years: int = Field(10, ge=1)

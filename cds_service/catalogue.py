@@ -20,6 +20,8 @@ PREFETCH: dict[str, str] = {
     "conditions": "Condition?patient={{context.patientId}}",
     "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
     "medicationStatements": "MedicationStatement?patient={{context.patientId}}",
+    # Infusions (ocrelizumab, natalizumab...) are often recorded only as administrations.
+    "medicationAdministrations": "MedicationAdministration?patient={{context.patientId}}",
     "observations": "Observation?patient={{context.patientId}}",
     "procedures": "Procedure?patient={{context.patientId}}",
 }

@@ -16,12 +16,13 @@ from typing import Any
 from fhir_mappings.conditions import disease_course, read_conditions
 from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import DraftOrder, ParseNote, PatientFacts
-from fhir_mappings.medications import dmt_exposures
+from fhir_mappings.medications import read_medications
 from fhir_mappings.observations import read_observations
 from fhir_mappings.orders import draft_order_of
 from fhir_mappings.patient import age_of, birth_span
 from fhir_mappings.procedures import prior_ahsct
 from fhir_mappings.reader import Resources, flatten
+from fhir_mappings.refusals import procedure_refusals
 
 __all__ = ["DraftReading", "PatientRecord", "read_drafts", "read_patient", "unread_record"]
 
@@ -76,14 +77,23 @@ def read_patient(
     birth = birth_span(pool.of_type("Patient"), record.patient_id)
     conditions = read_conditions(pool.of_type("Condition"), birth[0] if birth else None)
     observations = read_observations(pool.of_type("Observation"), config)
-    medications = [*pool.of_type("MedicationRequest"), *pool.of_type("MedicationStatement")]
+    medications = read_medications(
+        [
+            *pool.of_type("MedicationRequest"),
+            *pool.of_type("MedicationStatement"),
+            *pool.of_type("MedicationAdministration"),
+        ],
+        config,
+        today,
+    )
+    procedures = [*pool.of_type("Procedure"), *pool.of_type("ServiceRequest")]
     return PatientFacts(
         patient_ref=_patient_ref(record),
         ms_diagnoses=conditions.diagnoses,
         course=disease_course(conditions.diagnoses),
         onset=conditions.onset,
         age=age_of(birth, today),
-        dmts=tuple(dmt_exposures(medications, config)),
+        dmts=medications.exposures,
         relapses=conditions.relapses,
         mri_counts=observations.mri_counts,
         edss=observations.edss,
@@ -92,6 +102,7 @@ def read_patient(
         missing_data=_missing_data(record),
         parse_notes=pool.parse_notes(),
         mapping_notes=tuple(dict.fromkeys(observations.notes)),
+        refusals=(*medications.refusals, *procedure_refusals(procedures, config)),
     )
 
 

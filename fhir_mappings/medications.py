@@ -1,26 +1,46 @@
-"""MedicationRequest / MedicationStatement -> DMT exposures; what medication a resource names.
+"""Medication records -> DMT exposures and refusals; what medication a resource names.
 
-A DMT is recognised by RxNorm ingredient or brand code, ATC code, or an
-ingredient/brand name in the text or coding displays (real orders often carry
-product codes or only text). Codes win over text. All records of one
-ingredient merge into one exposure.
+A DMT is recognised by RxNorm ingredient, brand or product code, ATC code (current
+or superseded; WHO or German ATC), NDC labeler-product code, or an ingredient or
+brand name in the text or coding displays (real orders often carry product codes
+or only text). Codes win over text. A code or name of the same molecule in a
+non-MS product (Arzerra, Campath, parenteral cladribine) is no DMT.
+
+Exposure: a MedicationRequest that is active, on hold, completed or stopped (an
+order, not a proposal or plan; not stopped before any dose); a MedicationStatement
+that is active, on hold, completed or stopped; a MedicationAdministration that is
+completed, in progress, on hold or stopped. A cancelled, erroneous, draft, not-taken
+or not-done record is none; one that says the patient declined is a refusal.
+All records of one ingredient merge into one exposure (exposure.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 from fhir_mappings.config import MappingConfig
-from fhir_mappings.facts import DateSpan, DmtExposure, EfficacyClass, StopReason
+from fhir_mappings.exposure import DoseRecord, merge_exposure
+from fhir_mappings.facts import DateSpan, DmtExposure, EfficacyClass, Refusal
 from fhir_mappings.reader import Concept, Reference, Resource, target_of
+from fhir_mappings.reasons import reasons_of
 from fhir_mappings.valuesets import Code, TextPattern, load
 
-__all__ = ["DmtMatch", "dmt_exposures", "dmt_of", "medication_concepts"]
+__all__ = [
+    "DmtMatch",
+    "MedicationReading",
+    "dmt_exposures",
+    "dmt_of",
+    "dmt_products",
+    "medication_concepts",
+    "read_medications",
+]
 
 DmtMatch = tuple[str, EfficacyClass, str]  # ingredient, efficacy class, matched by
 
-_CURRENT = {"active", "on-hold"}
-_PAST = {"completed", "stopped"}
+NDC = "http://hl7.org/fhir/sid/ndc"
+_NDC_ALIASES = {NDC, "urn:oid:2.16.840.1.113883.6.69"}
+_NO_INTENT = {"proposal", "plan", "option"}  # not an order to give the drug
 
 
 def medication_concepts(resource: Resource, unresolved: list[str] | None = None) -> list[Concept]:
@@ -60,10 +80,36 @@ def note_unresolved(reference: Reference | None, unresolved: list[str]) -> None:
 _DmtHits = tuple[Code | TextPattern | None, Code | TextPattern | None]  # by code, by code or text
 
 
+def ndc_product(code: str) -> str | None:
+    """An NDC as its 5-4 labeler-product key ('50242-150-01', '50242015001' ->
+    '50242-0150'); a 10-digit NDC without hyphens is ambiguous: None."""
+    code = code.strip()
+    parts = code.split("-")
+    if len(parts) in (2, 3) and all(p.isdigit() for p in parts):
+        labeler, product = parts[0], parts[1]
+        if 4 <= len(labeler) <= 5 and 3 <= len(product) <= 4:
+            return f"{labeler.zfill(5)}-{product.zfill(4)}"
+        return None
+    if len(code) == 11 and code.isdigit():
+        return f"{code[:5]}-{code[5:9]}"
+    return None
+
+
+def _with_ndc_products(concept: Concept) -> Concept:
+    """The concept plus the labeler-product key of each NDC coding (what dmt.json lists)."""
+    extra = [
+        (NDC, key)
+        for system, code in concept.codings
+        if system in _NDC_ALIASES and (key := ndc_product(code)) is not None
+    ]
+    return Concept(concept.codings + tuple(extra), concept.texts) if extra else concept
+
+
 def dmt_of(
     concepts: list[Concept], config: MappingConfig, seen: dict[Concept, _DmtHits] | None = None
 ) -> DmtMatch | None:
-    """The DMT these concepts name: a code in any of them first, then a name in text.
+    """The DMT these concepts name: a code in any of them first, then a name in text; a
+    non-MS product of the same molecule (Arzerra, Campath, IV cladribine) is none.
     `seen`: matches already worked out in this read, by concept."""
     dmt = load("dmt")
     hits: list[_DmtHits] = []
@@ -72,13 +118,14 @@ def dmt_of(
             continue
         found = seen.get(concept) if seen is not None else None
         if found is None:
-            by_code = dmt.match_concept(concept, use_text=False)
-            found = (by_code, by_code or dmt.match_concept(concept))
+            readable = _with_ndc_products(concept)
+            by_code = dmt.match_concept(readable, use_text=False)
+            found = (by_code, by_code or dmt.match_concept(readable))
             if seen is not None:
                 seen[concept] = found
         hits.append(found)
     match = next((h[0] for h in hits if h[0]), None) or next((h[1] for h in hits if h[1]), None)
-    if match is None:
+    if match is None or match.attributes.get("not_ms"):
         return None
     attrs = match.attributes
     efficacy = attrs["efficacy"]
@@ -87,14 +134,32 @@ def dmt_of(
     return str(attrs["ingredient"]), klass, how
 
 
-def _stop_reason(resource: Resource) -> StopReason | None:
-    texts = [t for c in resource.concepts("statusReason", lone=True) for t in c.texts]
-    if not texts:
-        return None
-    stop = load("dmt_stop_reasons")
-    if any(stop.matches(t) for t in texts):
-        return StopReason.LACK_OF_EFFICACY
-    return StopReason.OTHER
+def dmt_products(concepts: list[Concept], ingredient: str) -> tuple[str, ...]:
+    """The brands / biosimilars of `ingredient` these concepts name (codes, then names)."""
+    dmt = load("dmt")
+    found: list[str] = []
+    for concept in concepts:
+        for system, code in _with_ndc_products(concept).codings:
+            hit = dmt.lookup(system, code)
+            if hit is not None and hit.attributes.get("ingredient") == ingredient:
+                found.append(str(hit.attributes.get("product") or ""))
+        for text in concept.texts:
+            found += [
+                str(p.attributes.get("product") or "")
+                for p in dmt.matches(text)
+                if p.attributes.get("ingredient") == ingredient and not p.attributes.get("not_ms")
+            ]
+    return tuple(dict.fromkeys(p for p in found if p))
+
+
+def _record_concepts(resource: Resource) -> list[Concept]:
+    """The medication's concepts; a reference the request cannot resolve still names the
+    drug by its display (Epic sends medicationReference with a display)."""
+    concepts = medication_concepts(resource)
+    reference = resource.reference("medicationReference")
+    if reference is not None and reference.display and resource.resolve(reference) is None:
+        concepts.append(Concept((), (" ".join(reference.display.split()),)))
+    return concepts
 
 
 def _earliest(spans: Iterable[DateSpan | None]) -> DateSpan | None:
@@ -119,62 +184,122 @@ def _request_period(request: Resource) -> tuple[DateSpan | None, DateSpan | None
     return _earliest(starts), max(found_ends, key=lambda s: s.latest) if found_ends else None
 
 
-def _exposure(resource: Resource, found: DmtMatch) -> DmtExposure | None:
+def _effective(resource: Resource) -> tuple[DateSpan | None, DateSpan | None]:
+    """effective[x] as (start, end): a dateTime is both."""
+    when = resource.date("effectiveDateTime")
+    if when is not None:
+        return when, when
+    return resource.period("effectivePeriod")
+
+
+# (exposure statuses, active statuses, statuses where a refusal is read)
+_STATUSES: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] = {
+    "MedicationRequest": (
+        frozenset({"active", "on-hold", "completed", "stopped"}),
+        frozenset({"active", "on-hold"}),
+        frozenset({"cancelled", "stopped"}),
+    ),
+    "MedicationStatement": (
+        frozenset({"active", "on-hold", "completed", "stopped"}),
+        frozenset({"active", "on-hold"}),
+        frozenset({"not-taken", "stopped"}),
+    ),
+    "MedicationAdministration": (
+        frozenset({"completed", "in-progress", "on-hold", "stopped"}),
+        frozenset(),  # a dose given: current through its window, not by status
+        frozenset({"not-done"}),
+    ),
+}
+
+
+def _read(
+    resource: Resource, found: DmtMatch, concepts: list[Concept]
+) -> tuple[DoseRecord | None, Refusal | None]:
+    exposed, active_statuses, refusable = _STATUSES[resource.type]
     status = resource.code("status")
-    if status not in _CURRENT and status not in _PAST:
-        return None
-    current = status in _CURRENT
     if resource.type == "MedicationRequest":
-        if resource.string("intent") == "proposal":
-            return None
+        if resource.code("intent") in _NO_INTENT:
+            return None, None
         start, end = _request_period(resource)
+        dose = (end or start) if status == "completed" else None
+        when = resource.date("authoredOn") or start
     else:
-        start = resource.date("effectiveDateTime")
-        period_start, end = resource.period("effectivePeriod")
-        start = start or period_start
+        start, end = _effective(resource)
+        given = status in {"completed", "in-progress", "on-hold", "stopped"}
+        is_dose = resource.type == "MedicationAdministration" and given
+        dose = (end or start) if is_dose or status == "completed" else None
+        when = start or resource.date("dateAsserted")
+    stopping = status in refusable or status == "stopped"
+    ended = stopping or status == "completed"
+    reasons = reasons_of(resource, with_reason_code=stopping) if ended else None
+    refusal = None
+    if reasons is not None and reasons.refusal and status in refusable:
+        refusal = Refusal(option=found[0], on=when, source=resource.ref)
+    if status not in exposed:
+        return None, refusal
+    if resource.type != "MedicationAdministration" and reasons is not None and status == "stopped":
+        if reasons.never_started or reasons.refusal:
+            return None, refusal  # stopped before any dose, or declined
+    active = status in active_statuses
     ingredient, efficacy, matched_by = found
-    return DmtExposure(
+    record = DoseRecord(
         ingredient=ingredient,
         efficacy=efficacy,
         matched_by=matched_by,
+        source=resource.ref,
+        active=active,
         start=start,
-        end=None if current else end,
-        current=current,
-        stop_reason=None if current else _stop_reason(resource),
-        sources=(resource.ref,),
+        end=None if active else end,
+        doses=(dose,) if dose is not None else (),
+        stop_reasons=reasons.stop if reasons is not None and not active else (),
+        products=dmt_products(concepts, ingredient),
     )
+    return record, refusal
 
 
-def _merge(items: list[DmtExposure]) -> DmtExposure:
-    first = items[0]
-    current = any(i.current for i in items)
-    ends = [i.end for i in items if i.end is not None]
-    reasons = {i.stop_reason for i in items if i.stop_reason is not None}
-    reason = (
-        StopReason.LACK_OF_EFFICACY
-        if StopReason.LACK_OF_EFFICACY in reasons
-        else (StopReason.OTHER if reasons else None)
-    )
-    return DmtExposure(
-        ingredient=first.ingredient,
-        efficacy=first.efficacy,
-        matched_by=first.matched_by,
-        start=_earliest(i.start for i in items),
-        end=None if current or not ends else max(ends, key=lambda s: s.latest),
-        current=current,
-        stop_reason=reason,
-        sources=tuple(dict.fromkeys(s for i in items for s in i.sources)),
-    )
+class MedicationReading:
+    """What the medication records say: one exposure per DMT, and refusals."""
+
+    __slots__ = ("exposures", "refusals")
+
+    def __init__(self, exposures: tuple[DmtExposure, ...], refusals: tuple[Refusal, ...]) -> None:
+        self.exposures = exposures
+        self.refusals = refusals
 
 
-def dmt_exposures(medications: Iterable[Resource], config: MappingConfig) -> list[DmtExposure]:
-    """One merged exposure per DMT ingredient the record shows was taken or prescribed
-    (MedicationRequests and MedicationStatements; a proposal or a draft is neither)."""
-    by_ingredient: dict[str, list[DmtExposure]] = {}
+def read_medications(
+    medications: Iterable[Resource], config: MappingConfig, today: date
+) -> MedicationReading:
+    """MedicationRequests, MedicationStatements and MedicationAdministrations -> one merged
+    exposure per DMT ingredient (current while active or within its label window on
+    `today`), and the DMTs the patient declined."""
+    by_ingredient: dict[str, list[DoseRecord]] = {}
+    refusals: list[Refusal] = []
     seen: dict[Concept, _DmtHits] = {}
+    done: set[str] = set()
     for resource in medications:
-        found = dmt_of(medication_concepts(resource), config, seen)
-        exposure = _exposure(resource, found) if found is not None else None
-        if exposure is not None:
-            by_ingredient.setdefault(exposure.ingredient, []).append(exposure)
-    return [items[0] if len(items) == 1 else _merge(items) for items in by_ingredient.values()]
+        if resource.type not in _STATUSES:
+            continue
+        if resource.id is not None:  # the same resource from two searches counts once
+            if resource.ref in done:
+                continue
+            done.add(resource.ref)
+        concepts = _record_concepts(resource)
+        found = dmt_of(concepts, config, seen)
+        if found is None:
+            continue
+        record, refusal = _read(resource, found, concepts)
+        if record is not None:
+            by_ingredient.setdefault(record.ingredient, []).append(record)
+        if refusal is not None:
+            refusals.append(refusal)
+    windows, onset = config.dmt_window_months, config.onset_months
+    exposures = tuple(merge_exposure(r, today, windows, onset) for r in by_ingredient.values())
+    return MedicationReading(exposures, tuple(refusals))
+
+
+def dmt_exposures(
+    medications: Iterable[Resource], config: MappingConfig, today: date
+) -> list[DmtExposure]:
+    """One merged exposure per DMT ingredient the record shows was taken or given."""
+    return list(read_medications(medications, config, today).exposures)

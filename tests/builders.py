@@ -136,6 +136,7 @@ def hook_request(
         "conditions": bundle(*(conditions or [])),
         "medicationRequests": bundle(),
         "medicationStatements": bundle(),
+        "medicationAdministrations": bundle(),
         "observations": bundle(),
         "procedures": bundle(),
     }

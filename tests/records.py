@@ -26,6 +26,7 @@ KEYS = {
     "Condition": "conditions",
     "MedicationRequest": "medicationRequests",
     "MedicationStatement": "medicationStatements",
+    "MedicationAdministration": "medicationAdministrations",
     "Observation": "observations",
     "Procedure": "procedures",
 }

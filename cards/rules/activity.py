@@ -3,8 +3,10 @@
 Disease activity = within the activity window (default 12 months) >= 1 relapse
 or MRI activity (>= 1 Gd-enhancing or >= 1 new/enlarging T2 lesion on one MRI).
 High-efficacy DMT failure (an operational definition, a setting): activity dated
->= 6 months after the start of a high-efficacy DMT, while on it, within the
-window; or a high-efficacy DMT stopped for lack of efficacy.
+after the DMT's onset of effect (its `effect_from`, the mapping's per-drug onset
+window; without one, >= 6 months after its start), while on it (through its label
+window, `effective_until`), within the window; or a high-efficacy DMT stopped for
+lack of efficacy.
 """
 
 from __future__ import annotations
@@ -116,21 +118,30 @@ def disease_activity(facts: PatientFacts, config: RuleConfig, today: date) -> Ac
 def _after_start(dmt: DmtExposure, event: ActivityEvent, months: int) -> bool | None:
     if dmt.start is None or event.on is None:
         return None
-    if event.on.earliest >= add_months(dmt.start.latest, months):
+    if dmt.effect_from is not None:  # the drug's own onset of effect
+        onset_earliest, onset_latest = dmt.effect_from.earliest, dmt.effect_from.latest
+    else:
+        onset_earliest = add_months(dmt.start.earliest, months)
+        onset_latest = add_months(dmt.start.latest, months)
+    if event.on.earliest >= onset_latest:
         return True
-    if event.on.latest < add_months(dmt.start.earliest, months):
+    if event.on.latest < onset_earliest:
         return False
     return None
 
 
 def _while_on(dmt: DmtExposure, event: ActivityEvent) -> bool | None:
-    if dmt.current or dmt.end is None:
+    if dmt.current:
         return True
+    ends = [d for d in (dmt.end, dmt.effective_until) if d is not None]
+    if not ends:
+        return True
+    until = max(d.latest for d in ends)  # a course therapy acts long after its last dose
     if event.on is None:
         return None
-    if event.on.latest <= dmt.end.latest:
+    if event.on.latest <= until:
         return True
-    return False if event.on.earliest > dmt.end.latest else None
+    return False if event.on.earliest > until else None
 
 
 def he_failure(facts: PatientFacts, config: RuleConfig, today: date) -> Criterion:

@@ -94,6 +94,9 @@ class Settings(BaseSettings, RuleThresholds):
     """Local Observation codes ("system|code", comma-separated) for Gd-enhancing lesion counts."""
     mri_new_t2_codes: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Local Observation codes ("system|code", comma-separated) for new/enlarging T2 lesions."""
+    dmt_window_months: dict[str, Annotated[int, Field(ge=1, le=120)]] = Field(default_factory=dict)
+    """Months after a dose a patient counts as on a DMT, by ingredient (JSON, e.g.
+    {"rituximab": 12}), replacing the label window."""
     order_codes_file: Path | None = None
     """JSON or YAML file mapping each proposal (a DMT ingredient, or ahsctReferral) to this
     site's orderable code (Epic creates orders only from its own codes); checked at start-up.
@@ -333,6 +336,8 @@ class Settings(BaseSettings, RuleThresholds):
             s1p_class=EfficacyClass(self.s1p_efficacy_class),
             mri_gd_codes=frozenset(self.mri_gd_codes),
             mri_new_t2_codes=frozenset(self.mri_new_t2_codes),
+            dmt_window_months=dict(self.dmt_window_months),
+            onset_months=self.he_failure_min_months,
         )
 
     @property

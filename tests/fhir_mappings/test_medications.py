@@ -82,12 +82,19 @@ def test_statement_period_status_and_stop_reason() -> None:
 
 
 def test_other_stop_reason_is_not_lack_of_efficacy() -> None:
-    """A stop for another reason (PML risk) is recorded as 'other', never free text."""
+    """A stop for PML risk is recorded as its category, never lack of efficacy, never text."""
     facts = facts_of(
         rx("m", "Tysabri", status="stopped", statusReason={"text": "JCV positive, PML risk"})
     )
-    assert facts.dmts[0].stop_reason is StopReason.OTHER
+    assert facts.dmts[0].stop_reason is StopReason.PML_RISK
+    assert facts.dmts[0].stop_reasons == (StopReason.PML_RISK,)
     assert "JCV" not in facts.model_dump_json()
+
+
+def test_uncategorised_stop_reason_is_other() -> None:
+    """A stated reason that names no category is 'other'."""
+    facts = facts_of(rx("m", "Tysabri", status="stopped", statusReason={"text": "moved away"}))
+    assert facts.dmts[0].stop_reasons == (StopReason.OTHER,)
 
 
 def test_request_start_from_bounds_period_and_merging() -> None:

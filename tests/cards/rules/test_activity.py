@@ -7,6 +7,7 @@ import pytest
 from cards.config import RuleConfig
 from cards.criteria import Status
 from cards.rules.activity import disease_activity, he_failure
+from fhir_mappings.config import MappingConfig
 from tests.builders import condition
 from tests.conftest import TODAY
 from tests.records import facts_of, gd, new_t2, relapse, rx, statement
@@ -127,7 +128,9 @@ def test_he_failure_unknown_without_medication_data_or_start_date() -> None:
 
 
 def test_he_failure_months_is_a_setting() -> None:
-    """With he_failure_min_months=3, activity 5 months after the start is failure."""
-    facts = facts_of(RRMS, rx("ocr", "ocrelizumab", start="2026-01-01"), relapse("r", "2026-06-01"))
-    config = RuleConfig(he_failure_min_months=3)
-    assert he_failure(facts, config, TODAY).status is Status.MET
+    """With he_failure_min_months=3 (the onset of a DMT whose label gives none, in the
+    mappings too), activity 5 months after the start is failure; with 6 it is not."""
+    records = (RRMS, rx("ocr", "ocrelizumab", start="2026-01-01"), relapse("r", "2026-06-01"))
+    facts = facts_of(*records, config=MappingConfig(onset_months=3))
+    assert he_failure(facts, RuleConfig(he_failure_min_months=3), TODAY).status is Status.MET
+    assert he_failure(facts_of(*records), RuleConfig(), TODAY).status is not Status.MET

@@ -29,6 +29,7 @@ KEYS = {
     "conditions": "/Condition",
     "medicationRequests": "/MedicationRequest",
     "medicationStatements": "/MedicationStatement",
+    "medicationAdministrations": "/MedicationAdministration",
     "observations": "/Observation",
     "procedures": "/Procedure",
 }

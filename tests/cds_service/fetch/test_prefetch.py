@@ -32,6 +32,7 @@ SEARCHES = {
     "conditions": "/Condition",
     "medicationRequests": "/MedicationRequest",
     "medicationStatements": "/MedicationStatement",
+    "medicationAdministrations": "/MedicationAdministration",
     "observations": "/Observation",
     "procedures": "/Procedure",
 }

@@ -14,6 +14,7 @@ PREFETCH_RESOURCES = {
     "Condition",
     "MedicationRequest",
     "MedicationStatement",
+    "MedicationAdministration",
     "Observation",
     "Procedure",
 }
