@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from fhir_mappings.facts import EfficacyClass
 
@@ -12,10 +12,12 @@ __all__ = ["MappingConfig"]
 class MappingConfig(BaseModel):
     """`s1p_class`: the efficacy class given to S1P modulators (fingolimod, siponimod,
     ozanimod, ponesimod). `mri_*_codes`: local Observation codes ("system|code")
-    for MRI lesion counts, which have no standard code."""
+    for MRI lesion counts, which have no standard code. `edss_relapse_days`: an EDSS
+    this many days or fewer after a relapse onset is "during a relapse" (issue 15)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     s1p_class: EfficacyClass = EfficacyClass.PLATFORM
     mri_gd_codes: frozenset[str] = frozenset()
     mri_new_t2_codes: frozenset[str] = frozenset()
+    edss_relapse_days: int = Field(30, ge=0)

@@ -80,6 +80,9 @@ class Settings(BaseSettings, RuleThresholds):
     """Local Observation codes ("system|code", comma-separated) for Gd-enhancing lesion counts."""
     mri_new_t2_codes: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Local Observation codes ("system|code", comma-separated) for new/enlarging T2 lesions."""
+    edss_relapse_days: int = Field(30, ge=0)
+    """An EDSS measured within this many days of a relapse onset is not used as the baseline
+    when an out-of-relapse EDSS exists (it is listed as ignored, with why)."""
 
     # --- FHIR fetch and prefetch (issue 4) --------------------------------------
     fhir_call_timeout: float = Field(1.5, gt=0)
@@ -263,6 +266,7 @@ class Settings(BaseSettings, RuleThresholds):
             s1p_class=EfficacyClass(self.s1p_efficacy_class),
             mri_gd_codes=frozenset(self.mri_gd_codes),
             mri_new_t2_codes=frozenset(self.mri_new_t2_codes),
+            edss_relapse_days=self.edss_relapse_days,
         )
 
     @property
