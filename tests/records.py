@@ -28,6 +28,7 @@ KEYS = {
     "MedicationStatement": "medicationStatements",
     "Observation": "observations",
     "Procedure": "procedures",
+    "Encounter": "encounters",
 }
 
 
