@@ -32,7 +32,7 @@ def valid_edss(score: float) -> bool:
 def _from_text(text: str) -> float | None:
     """The one number a text holds (decimal comma or 'SCORE4_5' underscore read as a
     point), or None: none, several, or a band."""
-    if _BAND.search(text):
+    if _BAND.search(text.replace("_", " ")):
         return None
     numbers = _NUMBER.findall(_OUT_OF_TEN.sub("", text))
     if len(numbers) != 1:
