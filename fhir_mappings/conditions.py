@@ -48,7 +48,7 @@ __all__ = [
     "read_conditions",
 ]
 
-_INACTIVE_CLINICAL = {"inactive", "resolved", "remission"}
+_INACTIVE_CLINICAL = {"inactive", "resolved"}
 _EXCLUDED_VERIFICATION = {"refuted", "entered-in-error"}
 _ASSERTED_DATE = "http://hl7.org/fhir/StructureDefinition/condition-assertedDate"
 _ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
