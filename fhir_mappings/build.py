@@ -70,8 +70,9 @@ def _once(resources: Iterator[Any]) -> Iterator[Any]:
     seen: set[Any] = set()
     for item in resources:
         rid = item.get("id") if item.__class__ is dict else None
-        if rid.__class__ is str and rid:
-            key: Any = (item.get("resourceType"), rid)
+        rtype = item.get("resourceType") if item.__class__ is dict else None
+        if rid.__class__ is str and rid and rtype.__class__ is str:
+            key: Any = (rtype, rid)
         else:
             try:
                 key = json.dumps(item, sort_keys=True, default=str)
