@@ -493,6 +493,7 @@ def generate(
             "medicationStatements": _bundle(statements),
             "observations": _bundle(observations),
             "procedures": _bundle(procedures),
+            "encounters": _bundle([]),
         },
     }
     count = 1 + len(conditions) + len(requests) + len(statements) + len(observations)

@@ -24,6 +24,8 @@ PREFETCH: dict[str, str] = {
     "medicationAdministrations": "MedicationAdministration?patient={{context.patientId}}",
     "observations": "Observation?patient={{context.patientId}}",
     "procedures": "Procedure?patient={{context.patientId}}",
+    # Relapse visits: an Encounter's reasonCode states the relapse (issue 15).
+    "encounters": "Encounter?patient={{context.patientId}}",
 }
 
 # Without these the service cannot answer at all (412 when they cannot be had).

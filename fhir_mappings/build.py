@@ -2,12 +2,16 @@
 patient's record -> PatientFacts. Each reads its resources once, through one
 `Resources` index made for that read (nothing outlives it).
 
+The same resource sent twice (the same 'Type/id', or identical content without an id,
+as two searches or two pages can return it) is read once.
+
 `today` is an input (the service's clock, frozen in tests): nothing here reads
 the system clock.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -15,14 +19,19 @@ from typing import Any
 
 from fhir_mappings.conditions import disease_course, read_conditions
 from fhir_mappings.config import MappingConfig
+from fhir_mappings.edss import split_by_relapse
+from fhir_mappings.encounters import relapse_visits
 from fhir_mappings.facts import DraftOrder, ParseNote, PatientFacts
+from fhir_mappings.labs import pregnancy_of, read_labs
 from fhir_mappings.medications import read_medications
 from fhir_mappings.observations import read_observations
+from fhir_mappings.onset import disease_onset
 from fhir_mappings.orders import draft_order_of
-from fhir_mappings.patient import age_of, birth_span
+from fhir_mappings.patient import age_of, birth_span, deceased_of
 from fhir_mappings.procedures import prior_ahsct
 from fhir_mappings.reader import Resources, flatten
 from fhir_mappings.refusals import procedure_refusals
+from fhir_mappings.relapses import merge_relapses, steroid_courses
 
 __all__ = ["DraftReading", "PatientRecord", "read_drafts", "read_patient", "unread_record"]
 
@@ -57,6 +66,26 @@ def _record_resources(record: PatientRecord) -> Iterator[Any]:
         yield from flatten(value)
 
 
+def _once(resources: Iterator[Any]) -> Iterator[Any]:
+    """Each resource once: by (type, id), or by its content when it has no id."""
+    seen: set[Any] = set()
+    for item in resources:
+        rid = item.get("id") if item.__class__ is dict else None
+        rtype = item.get("resourceType") if item.__class__ is dict else None
+        if rid.__class__ is str and rid and rtype.__class__ is str:
+            key: Any = (rtype, rid)
+        else:
+            try:
+                key = json.dumps(item, sort_keys=True, default=str)
+            except (TypeError, ValueError):  # not JSON-like: cannot be compared, keep it
+                yield item
+                continue
+        if key in seen:
+            continue
+        seen.add(key)
+        yield item
+
+
 def read_drafts(record: PatientRecord, config: MappingConfig | None = None) -> DraftReading:
     """The draft orders' facts. A reference is looked up in the drafts first, then (only
     then: most orders reference nothing outside their bundle) in the prefetch."""
@@ -73,36 +102,47 @@ def read_patient(
     """What the prefetch says about the patient (draft orders play no part), one pass
     per resource family."""
     config = config or MappingConfig()
-    pool = Resources(_record_resources(record))
-    birth = birth_span(pool.of_type("Patient"), record.patient_id)
+    pool = Resources(_once(_record_resources(record)))
+    patients = pool.of_type("Patient")
+    birth = birth_span(patients, record.patient_id)
     conditions = read_conditions(pool.of_type("Condition"), birth[0] if birth else None)
     observations = read_observations(pool.of_type("Observation"), config)
-    medications = read_medications(
-        [
-            *pool.of_type("MedicationRequest"),
-            *pool.of_type("MedicationStatement"),
-            *pool.of_type("MedicationAdministration"),
-        ],
-        config,
-        today,
-    )
+    labs = read_labs(pool.of_type("Observation"))
+    medication_resources = [
+        *pool.of_type("MedicationRequest"),
+        *pool.of_type("MedicationStatement"),
+        *pool.of_type("MedicationAdministration"),
+    ]
+    medications = read_medications(medication_resources, config, today)
+    dmts = medications.exposures
     procedures = [*pool.of_type("Procedure"), *pool.of_type("ServiceRequest")]
+    steroids = steroid_courses(medication_resources, dmts)
+    relapses = merge_relapses(
+        conditions.relapses, relapse_visits(pool.of_type("Encounter")), steroids
+    )
+    edss, ignored = split_by_relapse(observations.edss, relapses, config.edss_relapse_days)
     return PatientFacts(
         patient_ref=_patient_ref(record),
         ms_diagnoses=conditions.diagnoses,
         course=disease_course(conditions.diagnoses),
-        onset=conditions.onset,
+        onset=disease_onset(conditions, dmts, relapses),
         age=age_of(birth, today),
-        dmts=medications.exposures,
-        relapses=conditions.relapses,
+        dmts=dmts,
+        relapses=relapses,
         mri_counts=observations.mri_counts,
-        edss=observations.edss,
-        prior_ahsct=tuple(prior_ahsct(pool.of_type("Procedure"))),
+        edss=edss,
+        prior_ahsct=(*prior_ahsct(pool.of_type("Procedure")), *conditions.prior_hsct),
         unavailable=tuple(record.missing or ()),
         missing_data=_missing_data(record),
         parse_notes=pool.parse_notes(),
         mapping_notes=tuple(dict.fromkeys(observations.notes)),
         refusals=(*medications.refusals, *procedure_refusals(procedures, config)),
+        mimics=(*conditions.mimics, *labs.mimics),
+        pregnancy=pregnancy_of((*conditions.pregnancy, *labs.pregnancy), today),
+        jcv=labs.jcv,
+        hbv=labs.hbv,
+        deceased=deceased_of(patients, record.patient_id),
+        ignored=ignored,
     )
 
 

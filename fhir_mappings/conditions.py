@@ -1,41 +1,97 @@
-"""Condition -> MS diagnoses (course, activity), disease onset and relapses, in one pass.
+"""Condition -> MS diagnoses (course, activity, certainty), relapses, mimics (NMOSD,
+MOGAD, CIS, RIS), a prior HSCT on the problem list, pregnancy evidence and the dates
+that bound the disease onset, in one pass.
 
-CIS, RIS, refuted and entered-in-error Conditions are never MS; a diagnosis
-counts only while active, but onset and relapses read inactive ones too (an old
-RRMS Condition resolved when SPMS was recorded still dates the onset).
+CIS, RIS, refuted and entered-in-error Conditions are never MS; a diagnosis counts only
+while active, but onset and relapses read inactive ones too (an old RRMS Condition
+resolved when SPMS was recorded still dates the onset). A diagnosis is unconfirmed
+when its verificationStatus says unconfirmed / provisional / differential or its text
+says possible / probable / suspected / ?MS (valuesets/diagnosis_certainty.json); a
+relapse in such words, or a pseudo-relapse (valuesets/pseudo_relapse.json), is no
+relapse. Relapse records date relapses, not the disease.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 from fhir_mappings.dates import add_months
 from fhir_mappings.facts import (
+    Certainty,
     DateSpan,
     Diagnosis,
     DiseaseCourse,
     DiseaseOnset,
+    Mimic,
+    MimicKind,
     MsCourse,
     OnsetBasis,
+    PregnancyState,
+    PriorAhsct,
     Relapse,
 )
 from fhir_mappings.reader import Concept, Element, Resource
-from fhir_mappings.valuesets import Code, load
+from fhir_mappings.valuesets import Code, extra, load
 
-__all__ = ["ConditionFacts", "MsMatch", "classify_concept", "disease_course", "read_conditions"]
+__all__ = [
+    "ConditionFacts",
+    "MsMatch",
+    "PregnancyEvidence",
+    "classify_concept",
+    "disease_course",
+    "doubtful",
+    "pseudo_relapse",
+    "read_conditions",
+]
 
 _INACTIVE_CLINICAL = {"inactive", "resolved"}
 _EXCLUDED_VERIFICATION = {"refuted", "entered-in-error"}
+_ASSERTED_DATE = "http://hl7.org/fhir/StructureDefinition/condition-assertedDate"
+_ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+_AUTOLOGOUS = re.compile(r"\bautologous\b|\bahsct\b|\bauto-?hsct\b", re.IGNORECASE)
+_ALLOGENEIC = re.compile(r"\ballo(geneic|gen|-?hsct)\b", re.IGNORECASE)
+_MESENCHYMAL = re.compile(r"mesenchymal|\bmscs?\b|stromal", re.IGNORECASE)
 
 MsMatch = tuple[MsCourse, str | None, str, bool]  # course, activity, matched by, relapse
+
+
+class PregnancyEvidence(NamedTuple):
+    """One dated statement of pregnancy state (the latest of all of them wins)."""
+
+    state: PregnancyState
+    on: DateSpan | None
+    matched_by: str
+    source: str
 
 
 def _names_not_ms(concept: Concept) -> bool:
     """Text naming CIS, RIS or another non-MS disease."""
     not_ms = load("not_ms")
     return any(not_ms.matches(text) for text in concept.texts)
+
+
+def doubtful(concept: Concept) -> bool:
+    """Text that leaves a diagnosis or relapse unconfirmed ("possible", "?MS")."""
+    doubt = load("diagnosis_certainty")
+    return any(doubt.match_text(text) is not None for text in concept.texts)
+
+
+def pseudo_relapse(concept: Concept) -> bool:
+    """Text naming a pseudo-relapse (infection, fever, heat, Uhthoff)."""
+    pseudo = load("pseudo_relapse")
+    return any(pseudo.match_text(text) is not None for text in concept.texts)
+
+
+def certainty_of(condition: Element, doubt_text: bool) -> Certainty:
+    """Unconfirmed by verificationStatus or by words of doubt, else confirmed."""
+    status = condition.status("verificationStatus")
+    if doubt_text or status in extra.strings("diagnosis_certainty", "unconfirmed_verification"):
+        return Certainty.UNCONFIRMED
+    return Certainty.CONFIRMED
 
 
 def classify_concept(concept: Concept, not_ms_text: bool | None = None) -> MsMatch | None:
@@ -83,67 +139,227 @@ def _relapse_of(concept: Concept, not_ms_text: bool) -> str | None:
     return "text" if any(relapse.matches(text) for text in concept.texts) else None
 
 
+def relapse_matched_by(concept: Concept) -> str | None:
+    """How a concept (a Condition's code, an Encounter's reason) states a true MS relapse:
+    never a pseudo-relapse, never one in words of doubt."""
+    if not concept:
+        return None
+    found = _relapse_of(concept, _names_not_ms(concept))
+    if found is None or pseudo_relapse(concept) or doubtful(concept):
+        return None
+    return found
+
+
+def _mimic_of(concept: Concept) -> tuple[MimicKind, str] | None:
+    found = load("mimics").match_concept(concept)
+    if found is None:
+        return None
+    kind = MimicKind(found.attributes["kind"])
+    if isinstance(found, Code):
+        return kind, f"{found.system}|{found.code}"
+    return kind, f"text /{found.regex.pattern}/"
+
+
+def _hsct_history_of(concept: Concept) -> tuple[str, bool | None] | None:
+    """(matched_by, autologous) for a problem-list entry of a prior HSCT: a status or
+    history code, or history wording; never an MSC (mesenchymal) or allogeneic one."""
+    if any(_MESENCHYMAL.search(t) or _ALLOGENEIC.search(t) for t in concept.texts):
+        return None
+    autologous = True if any(_AUTOLOGOUS.search(t) for t in concept.texts) else None
+    history = load("hsct_history")
+    for system, code in concept.codings:
+        found = history.lookup(system, code)
+        if found is not None:
+            return f"{found.system}|{found.code}", autologous
+        procedure = load("hsct").lookup(system, code)
+        if procedure is not None and procedure.attributes.get("prior_ahsct"):
+            return f"{procedure.system}|{procedure.code}", True
+    if any(history.match_text(t) is not None for t in concept.texts):
+        return "text", autologous
+    return None
+
+
+def _pregnancy_of(concept: Concept) -> tuple[PregnancyState, str] | None:
+    pregnancy = load("pregnancy")
+    for system, code in concept.codings:
+        found = pregnancy.lookup(system, code)
+        if found is not None and found.attributes.get("role") == "condition":
+            return PregnancyState(found.attributes["state"]), f"{found.system}|{found.code}"
+        if system == _ICD10CM and _icd_pregnancy(code.strip().upper()):
+            return PregnancyState.PREGNANT, f"{system}|{code.strip()}"
+    for text in concept.texts:
+        pattern = pregnancy.match_text(text)
+        if pattern is not None:
+            return PregnancyState(pattern.attributes["state"]), "text"
+    return None
+
+
+def _icd_pregnancy(code: str) -> bool:
+    for prefix, excluded in extra.ranges("pregnancy", "icd10cm_prefixes"):
+        if code.startswith(prefix):
+            head = code.split(".")[0]
+            return not any(lo <= head <= hi for lo, hi in excluded)
+    return False
+
+
+class _Kinds(NamedTuple):
+    ms: MsMatch | None
+    relapse: str | None  # how a relapse is stated (pseudo and doubtful ones excluded)
+    event: bool  # names a relapse or pseudo-relapse: its onset is no disease onset
+    doubt: bool
+    mimic: tuple[MimicKind, str] | None
+    hsct: tuple[str, bool | None] | None
+    pregnancy: tuple[PregnancyState, str] | None
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.ms or self.relapse or self.mimic or self.hsct or self.pregnancy)
+
+
+def _kinds(concept: Concept) -> _Kinds:
+    not_ms_text = _names_not_ms(concept)
+    relapse = _relapse_of(concept, not_ms_text)
+    doubt = doubtful(concept)
+    pseudo = pseudo_relapse(concept)
+    return _Kinds(
+        ms=classify_concept(concept, not_ms_text),
+        relapse=relapse if relapse is not None and not doubt and not pseudo else None,
+        event=relapse is not None or pseudo,
+        doubt=doubt,
+        mimic=_mimic_of(concept),
+        hsct=_hsct_history_of(concept),
+        pregnancy=_pregnancy_of(concept),
+    )
+
+
 @dataclass(frozen=True)
 class ConditionFacts:
+    """What the Conditions say. `onsets`, `asserted` and `recorded` are the MS Conditions'
+    onset, assertedDate (the diagnosis date) and recordedDate, each with its source:
+    onset.disease_onset weighs them against DMT starts and relapses."""
+
     diagnoses: tuple[Diagnosis, ...]
     onset: DiseaseOnset | None
     relapses: tuple[Relapse, ...]
+    mimics: tuple[Mimic, ...] = ()
+    prior_hsct: tuple[PriorAhsct, ...] = ()
+    pregnancy: tuple[PregnancyEvidence, ...] = ()
+    onsets: tuple[tuple[DateSpan, str], ...] = ()
+    asserted: tuple[tuple[DateSpan, str], ...] = ()
+    recorded: tuple[tuple[DateSpan, str], ...] = ()
 
 
 def read_conditions(conditions: Iterable[Resource], birth: DateSpan | None) -> ConditionFacts:
-    """Current MS diagnoses, the disease onset (earliest onset of any usable MS Condition,
-    else its earliest recordedDate) and relapses (resolved ones too: they happened)."""
+    """Current MS diagnoses, the dates that bound the onset, relapses (resolved ones too:
+    they happened), current mimics, prior HSCT entries and pregnancy evidence."""
     diagnoses: list[Diagnosis] = []
     relapses: list[Relapse] = []
+    mimics: list[Mimic] = []
+    hsct: list[PriorAhsct] = []
+    pregnancy: list[PregnancyEvidence] = []
     onsets: list[tuple[DateSpan, str]] = []
+    asserted: list[tuple[DateSpan, str]] = []
     recorded: list[tuple[DateSpan, str]] = []
-    seen: dict[Concept, tuple[MsMatch | None, str | None]] = {}  # this read only
+    seen: dict[Concept, _Kinds] = {}  # this read only
     for condition in conditions:
         concept = condition.concept("code")
         if not concept:
             continue
-        known = seen.get(concept)
-        if known is None:
-            not_ms_text = _names_not_ms(concept)
-            known = (classify_concept(concept, not_ms_text), _relapse_of(concept, not_ms_text))
-            seen[concept] = known
-        ms, relapse = known
-        if ms is None and relapse is None:
+        kinds = seen.get(concept)
+        if kinds is None:
+            kinds = seen[concept] = _kinds(concept)
+        if not kinds.anything:
             continue
         if condition.status("verificationStatus") in _EXCLUDED_VERIFICATION:
             continue
-        if ms is not None:
-            course, activity, matched_by, is_relapse = ms
-            if condition.status("clinicalStatus") not in _INACTIVE_CLINICAL:
+        current = condition.status("clinicalStatus") not in _INACTIVE_CLINICAL
+        ref = condition.ref
+        onset = _onset_span(condition, birth)
+        when = condition.date("recordedDate")
+        if kinds.ms is not None:
+            course, activity, matched_by, is_relapse = kinds.ms
+            is_relapse = is_relapse or kinds.event
+            if current:
                 diagnoses.append(
                     Diagnosis(
-                        source=condition.ref,
+                        source=ref,
                         course=course,
                         activity=activity,
                         matched_by=matched_by,
                         relapse=is_relapse,
+                        certainty=certainty_of(condition, kinds.doubt),
+                        on=onset or when,
                     )
                 )
             if not is_relapse:  # a relapse record's onset is the relapse's, not the disease's
-                span = _onset_span(condition, birth)
-                if span is not None:
-                    onsets.append((span, condition.ref))
-                when = condition.date("recordedDate")
+                if onset is not None:
+                    onsets.append((onset, ref))
+                diagnosed = _asserted_date(condition)
+                if diagnosed is not None:
+                    asserted.append((diagnosed, ref))
                 if when is not None:
-                    recorded.append((when, condition.ref))
-        if relapse is not None:
-            on = _onset_span(condition, None) or condition.date("recordedDate")
-            relapses.append(Relapse(on=on, matched_by=relapse, source=condition.ref))
-    return ConditionFacts(tuple(diagnoses), _earliest_onset(onsets, recorded), tuple(relapses))
+                    recorded.append((when, ref))
+        if kinds.relapse is not None:
+            on = _onset_span(condition, None) or when
+            relapses.append(Relapse(on=on, matched_by=kinds.relapse, source=ref))
+        if kinds.mimic is not None and current:
+            kind, matched_by = kinds.mimic
+            mimics.append(
+                Mimic(
+                    kind=kind,
+                    certainty=certainty_of(condition, kinds.doubt),
+                    on=onset or when,
+                    matched_by=matched_by,
+                    source=ref,
+                )
+            )
+        if kinds.hsct is not None:
+            matched_by, autologous = kinds.hsct
+            hsct.append(
+                PriorAhsct(
+                    on=onset or when, matched_by=matched_by, source=ref, autologous=autologous
+                )
+            )
+        if kinds.pregnancy is not None and current and "abatementDateTime" not in condition:
+            state, matched_by = kinds.pregnancy
+            pregnancy.append(PregnancyEvidence(state, onset or when, matched_by, ref))
+    return ConditionFacts(
+        diagnoses=tuple(diagnoses),
+        onset=_earliest_onset(onsets, recorded),
+        relapses=tuple(relapses),
+        mimics=tuple(mimics),
+        prior_hsct=tuple(hsct),
+        pregnancy=tuple(pregnancy),
+        onsets=tuple(onsets),
+        asserted=tuple(asserted),
+        recorded=tuple(recorded),
+    )
+
+
+def _asserted_date(condition: Element) -> DateSpan | None:
+    """The condition-assertedDate extension (when the diagnosis was first asserted)."""
+    if "extension" not in condition:
+        return None
+    for extension in condition.children("extension"):
+        if extension.string("url") == _ASSERTED_DATE:
+            return extension.date("valueDateTime")
+    return None
 
 
 def _earliest_onset(
     onsets: list[tuple[DateSpan, str]], recorded: list[tuple[DateSpan, str]]
 ) -> DiseaseOnset | None:
+    """The Conditions' own onset: the earliest onset, else the earliest recordedDate (a
+    lower bound only). build uses onset.disease_onset, which weighs more evidence."""
     for candidates, basis in ((onsets, OnsetBasis.ONSET), (recorded, OnsetBasis.RECORDED_DATE)):
         if candidates:
             span, ref = min(candidates, key=lambda c: (c[0].earliest, c[0].latest))
-            return DiseaseOnset(span=span, basis=basis, source=ref)
+            return DiseaseOnset(
+                span=span,
+                basis=basis,
+                source=ref,
+                lower_bound_only=basis is OnsetBasis.RECORDED_DATE,
+            )
     return None
 
 

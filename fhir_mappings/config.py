@@ -16,7 +16,9 @@ class MappingConfig(BaseModel):
     after a dose a patient counts as on the drug, replacing the label window of
     valuesets/dmt_windows.json for the ingredients named (rituximab has no MS label).
     `onset_months`: the onset of effect of a DMT whose label gives none (activity before
-    start + this is not its failure): the same setting as the rules' failure delay."""
+    start + this is not its failure): the same setting as the rules' failure delay.
+    `edss_relapse_days`: an EDSS this many days or fewer after a relapse onset is "during a
+    relapse" (issue 15)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -25,3 +27,4 @@ class MappingConfig(BaseModel):
     mri_new_t2_codes: frozenset[str] = frozenset()
     dmt_window_months: dict[str, int] = Field(default_factory=dict)
     onset_months: int = 6
+    edss_relapse_days: int = Field(30, ge=0)

@@ -314,11 +314,14 @@ class IgnoredValue(Fact):
 
 
 class PriorAhsct(Fact):
-    """A recorded autologous haematopoietic stem cell transplant (Procedure)."""
+    """A recorded haematopoietic stem cell transplant (a Procedure, or a problem-list
+    status / history entry). `autologous`: True when a code or text says so, None when
+    the record does not say (ICD-10 Z94.8x status codes cover allografts too)."""
 
     on: DateSpan | None
     matched_by: str
     source: str
+    autologous: bool | None = None
 
 
 class OrderKind(StrEnum):

@@ -1,6 +1,7 @@
 """Observation -> EDSS scores and MRI lesion counts, each with its date, in one pass.
 
-EDSS: SNOMED 273554001 (or the scale's name in text); a value off the 0-10 scale
+EDSS: SNOMED 273554001 (or the scale's name in text), read by edss.py (decimal
+comma, valueString, coded scores, panel components); a value off the 0-10 scale
 in 0.5 steps (0.5 itself does not exist) is ignored and noted. MRI lesion counts
 have no standard code: local codes from MappingConfig, or text (valuesets/
 mri_activity.json). A component of a panel Observation counts like an
@@ -13,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from fhir_mappings.config import MappingConfig
+from fhir_mappings.edss import edss_score, valid_edss
 from fhir_mappings.facts import DateSpan, Edss, MriLesionCount, MriMeasure
 from fhir_mappings.reader import Concept, Element, Resource
 from fhir_mappings.valuesets import Code, load
@@ -20,11 +22,6 @@ from fhir_mappings.valuesets import Code, load
 __all__ = ["ObservationFacts", "read_observations", "valid_edss"]
 
 _DEAD = {"entered-in-error", "cancelled"}
-
-
-def valid_edss(score: float) -> bool:
-    """On the EDSS scale: 0, 1.0, 1.5, ... 10.0 (there is no 0.5)."""
-    return 0 <= score <= 10 and (score * 2).is_integer() and score != 0.5
 
 
 @dataclass(frozen=True)
@@ -96,19 +93,22 @@ def read_observations(observations: Iterable[Resource], config: MappingConfig) -
 
     for observation in observations:
         edss, mri = kind(observation.concept("code"))
-        components = [
-            (component, found)
-            for component in observation.children("component")
-            if (found := kind(component.concept("code"))[1]) is not None
-        ]
-        if edss is None and mri is None and not components:
+        components: list[tuple[Element, tuple[MriMeasure, str]]] = []
+        edss_parts: list[Element] = [observation] if edss is not None else []
+        for component in observation.children("component"):
+            component_edss, found = kind(component.concept("code"))
+            if found is not None:
+                components.append((component, found))
+            elif component_edss is not None:
+                edss_parts.append(component)
+        if not edss_parts and mri is None and not components:
             continue
         if observation.code("status") in _DEAD:
             continue
         ref = observation.ref
         when = _when(observation)
-        if edss is not None:
-            value = _number(observation)
+        for part in edss_parts:
+            value = edss_score(part)
             if value is None:
                 edss_notes.append(f"{ref}: EDSS without a numeric value, ignored")
             elif not valid_edss(value):

@@ -1,9 +1,10 @@
-"""Procedure -> prior autologous haematopoietic stem cell transplantation (AHSCT).
+"""Procedure -> prior haematopoietic stem cell transplantation (AHSCT).
 
 Codes flagged `prior_ahsct` in valuesets/hsct.json (SNOMED 234336002, 425983008,
 58776007; CPT 38241; ICD-10-PCS 30243Y0/30233Y0) or haematopoietic transplant
-text. Allogeneic transplants (CPT 38240, or "allogeneic" in text) are not AHSCT.
-Procedures not done, or entered in error, do not count.
+text ("autologous stem cell transplant"). Allogeneic transplants (CPT 38240, or
+"allogeneic" in text) are not AHSCT, and a mesenchymal (MSC) or stromal cell
+procedure never is one. Procedures not done, or entered in error, do not count.
 """
 
 from __future__ import annotations
@@ -19,25 +20,37 @@ __all__ = ["prior_ahsct"]
 
 _NOT_DONE = {"not-done", "entered-in-error", "preparation", "unknown"}
 _ALLOGENEIC = re.compile(r"\ballo(geneic|gen|-?hsct)\b", re.IGNORECASE)
+_MESENCHYMAL = re.compile(r"mesenchymal|\bmscs?\b|stromal", re.IGNORECASE)
+_AUTOLOGOUS = re.compile(r"\bautologous\b|\bahsct\b|\bauto-?hsct\b", re.IGNORECASE)
 
 
-def _ahsct(concept: Concept) -> str | None:
+def _ahsct(concept: Concept) -> tuple[str, bool | None] | None:
+    """(matched_by, autologous) for an HSCT procedure, else None."""
     hsct = load("hsct")
+    said_autologous = any(_AUTOLOGOUS.search(t) for t in concept.texts)
     for system, code in concept.codings:
         found = hsct.lookup(system, code)
         if found is not None:
-            return f"{found.system}|{found.code}" if found.attributes.get("prior_ahsct") else None
-    if any(_ALLOGENEIC.search(t) for t in concept.texts):
+            if not found.attributes.get("prior_ahsct"):
+                return None
+            autologous = "autologous" in found.display.lower() or said_autologous
+            return f"{found.system}|{found.code}", True if autologous else None
+    if any(_ALLOGENEIC.search(t) or _MESENCHYMAL.search(t) for t in concept.texts):
         return None
-    return "text" if any(hsct.matches(t) for t in concept.texts) else None
+    if any(hsct.matches(t) for t in concept.texts):
+        return "text", True if said_autologous else None
+    return None
 
 
 def prior_ahsct(procedures: Iterable[Resource]) -> list[PriorAhsct]:
     found: list[PriorAhsct] = []
     for procedure in procedures:
-        matched_by = _ahsct(procedure.concept("code"))
-        if matched_by is None or procedure.code("status") in _NOT_DONE:
+        matched = _ahsct(procedure.concept("code"))
+        if matched is None or procedure.code("status") in _NOT_DONE:
             continue
         when = procedure.date("performedDateTime") or procedure.period("performedPeriod")[0]
-        found.append(PriorAhsct(on=when, matched_by=matched_by, source=procedure.ref))
+        matched_by, autologous = matched
+        found.append(
+            PriorAhsct(on=when, matched_by=matched_by, source=procedure.ref, autologous=autologous)
+        )
     return found

@@ -163,6 +163,14 @@ class Element:
         self._wrong(name, value)
         return None
 
+    def boolean(self, name: str) -> bool | None:
+        """A `boolean` (a string "true" is not one)."""
+        value = self._data.get(name)
+        if isinstance(value, bool):
+            return value
+        self._wrong(name, value)
+        return None
+
     def date(self, name: str) -> DateSpan | None:
         """A `date`, `dateTime` or `instant` as the span of days it can mean."""
         value = self._data.get(name)

@@ -139,6 +139,7 @@ def hook_request(
         "medicationAdministrations": bundle(),
         "observations": bundle(),
         "procedures": bundle(),
+        "encounters": bundle(),
     }
     full_prefetch.update(prefetch)
     return {

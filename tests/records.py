@@ -29,6 +29,7 @@ KEYS = {
     "MedicationAdministration": "medicationAdministrations",
     "Observation": "observations",
     "Procedure": "procedures",
+    "Encounter": "encounters",
 }
 
 

@@ -517,8 +517,14 @@ def orders_in_damaged_records(
     )
     prefetch = body["prefetch"]
     prefetch["patient"] = _outcome_free(draw(damaged_resources()), b.patient())
-    keys = ("medicationRequests", "medicationStatements", "medicationAdministrations")
-    for key in (*keys, "observations", "procedures"):
+    for key in (
+        "medicationRequests",
+        "medicationStatements",
+        "medicationAdministrations",
+        "observations",
+        "procedures",
+        "encounters",
+    ):
         prefetch[key] = draw(st.one_of(bundles(damaged_resources()), junk, st.none()))
     # Unknown envelope members and extensions must be ignored.
     body["extension"] = draw(st.dictionaries(texts, junk, max_size=3))

@@ -93,6 +93,13 @@ def _age(facts: PatientFacts, config: RuleConfig) -> Criterion:
     return Criterion(**common, status=Status.MET if below else Status.NOT_MET)
 
 
+_SINCE = {
+    OnsetBasis.DIAGNOSIS: "the MS diagnosis",
+    OnsetBasis.DMT_START: "the first DMT start",
+    OnsetBasis.RELAPSE: "the first recorded relapse",
+}
+
+
 def _duration(facts: PatientFacts, config: RuleConfig, today: date) -> Criterion:
     years = config.ahsct_max_disease_years
     base = {"id": "duration", "label": f"Disease duration under {years} years"}
@@ -104,17 +111,26 @@ def _duration(facts: PatientFacts, config: RuleConfig, today: date) -> Criterion
         return Criterion(**base, status=Status.UNKNOWN, gap=gap)
     span = onset.span
     longest = (today - span.earliest).days / 365.25
-    proxy = onset.basis is OnsetBasis.RECORDED_DATE
-    value = f"{longest:.1f} years since " + (
-        "the diagnosis was recorded: no onset date, recordedDate used as a proxy"
-        if proxy
-        else "onset"
+    # A recordedDate only bounds the duration from below: "at least X" can rule the
+    # criterion out, never in.
+    lower_bound = onset.lower_bound_only or onset.basis is OnsetBasis.RECORDED_DATE
+    value = (
+        f"at least {(today - span.latest).days / 365.25:.1f} years since the diagnosis was "
+        "recorded (no onset date: recordedDate is a lower bound)"
+        if lower_bound
+        else f"{longest:.1f} years since {_SINCE.get(onset.basis, 'onset')}"
     )
     common = {**base, "value": value, "date": span.text, "sources": (onset.source,)}
-    if add_years(span.earliest, years) > today:
-        return Criterion(**common, status=Status.MET)
     if add_years(span.latest, years) <= today:
         return Criterion(**common, status=Status.NOT_MET)
+    if lower_bound:
+        return Criterion(
+            **common,
+            status=Status.UNKNOWN,
+            gap="onset date missing: record the MS onset date (Condition.onsetDateTime)",
+        )
+    if add_years(span.earliest, years) > today:
+        return Criterion(**common, status=Status.MET)
     return Criterion(**common, status=Status.UNKNOWN, gap="record the full MS onset date")
 
 

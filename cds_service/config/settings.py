@@ -102,6 +102,9 @@ class Settings(BaseSettings, RuleThresholds):
     site's orderable code (Epic creates orders only from its own codes); checked at start-up.
     Format: docs/configuration.md."""
     _orderables: dict[str, SiteCode] = PrivateAttr(default_factory=dict)
+    edss_relapse_days: int = Field(30, ge=0)
+    """An EDSS measured within this many days of a relapse onset is not used as the baseline
+    when an out-of-relapse EDSS exists (it is listed as ignored, with why)."""
 
     # --- FHIR fetch and prefetch (issue 4) --------------------------------------
     fhir_call_timeout: float = Field(1.5, gt=0)
@@ -338,6 +341,7 @@ class Settings(BaseSettings, RuleThresholds):
             mri_new_t2_codes=frozenset(self.mri_new_t2_codes),
             dmt_window_months=dict(self.dmt_window_months),
             onset_months=self.he_failure_min_months,
+            edss_relapse_days=self.edss_relapse_days,
         )
 
     @property

@@ -26,7 +26,6 @@ from tests.servers import uvicorn_server
 
 XFAIL = {
     "ms-msc-order": "needs issue 14: patient-view MSC warning for an MSC order in the chart",
-    "nmosd": "needs issues 15+16: a later NMOSD diagnosis outranks MS (no MS advice)",
 }
 
 
@@ -118,9 +117,6 @@ def test_data_gaps_name_what_to_record(api: str) -> None:
     assert "no MRI lesion counts" in detail
 
 
-@pytest.mark.xfail(
-    strict=True, reason="needs issues 15+16: pregnancy fact and gate (no cladribine)"
-)
 def test_pregnant_patient_is_not_proposed_cladribine(api: str) -> None:
     """Escalation in pregnancy never proposes cladribine (contraindicated: label, advice.md 1.1)."""
     (card,) = _patient_view(api, "ms-pregnant")

@@ -124,10 +124,13 @@ def test_recorded_date_is_a_stated_proxy_for_onset() -> None:
     assert facts.onset.span.earliest == date(2019, 6, 30)
 
 
-def test_relapse_onset_does_not_date_the_disease() -> None:
-    """An exacerbation Condition is a relapse, not the disease onset."""
+def test_earliest_relapse_dates_the_disease_as_a_relapse() -> None:
+    """An exacerbation Condition is a relapse: its onset dates the disease as the first
+    relapse (basis relapse), never as the Condition onset of an MS diagnosis."""
     facts = facts_of(condition("dx", "426373005"), relapse("r1", "2010-01-01"))
-    assert facts.onset is None
+    assert facts.onset is not None
+    assert (facts.onset.basis, facts.onset.source) == (OnsetBasis.RELAPSE, "Condition/r1")
+    assert not facts.onset.lower_bound_only
     assert [r.source for r in facts.relapses] == ["Condition/r1"]
 
 

@@ -103,16 +103,47 @@ def test_duration_9_9_years_meets_10_does_not(onset: str, status: Status) -> Non
     assert _criteria(*resources)["duration"].status is status
 
 
-def test_missing_onset_and_recorded_date_proxy() -> None:
-    """No onset: unknown ('onset date missing'); a recordedDate is a stated proxy."""
-    none = _criteria(*_replace(active_rrms(), "ms-1", condition("ms-1", "426373005")))["duration"]
+def test_missing_onset_uses_the_first_dmt_start_or_is_unknown() -> None:
+    """No onset date: the earliest DMT start dates the disease; with no date at all the
+    duration is unknown ('onset date missing')."""
+    no_onset = _replace(active_rrms(), "ms-1", condition("ms-1", "426373005"))
+    by_dmt = _criteria(*no_onset)["duration"]
+    assert by_dmt.status is Status.MET and by_dmt.sources == ("MedicationRequest/ocr-1",)
+    assert by_dmt.value == "2.9 years since the first DMT start"
+    bare = [r for r in no_onset if r["id"] not in ("ocr-1", "relapse-1")]
+    none = _criteria(*bare)["duration"]
     assert none.status is Status.UNKNOWN
     assert none.gap == "onset date missing: record the MS onset date (Condition.onsetDateTime)"
-    proxy = _criteria(
-        *_replace(active_rrms(), "ms-1", condition("ms-1", "426373005", recordedDate="2020-02-02"))
-    )["duration"]
-    assert proxy.status is Status.MET
-    assert proxy.value is not None and "recordedDate used as a proxy" in proxy.value
+
+
+@pytest.mark.parametrize(
+    ("recorded", "status"),
+    [
+        ("2020-02-02", Status.UNKNOWN),
+        ("2016-11-25", Status.NOT_MET),
+        ("2016-11-26", Status.UNKNOWN),
+    ],
+)
+def test_recorded_date_is_a_lower_bound_only(recorded: str, status: Status) -> None:
+    """A recordedDate older than any other date bounds the duration from below: 10 years
+    or more is known (not met), under 10 years never is (unknown, never met)."""
+    resources = _replace(
+        active_rrms(), "ms-1", condition("ms-1", "426373005", recordedDate=recorded)
+    )
+    duration = _criteria(*resources)["duration"]
+    assert duration.status is status
+    assert duration.value is not None and "lower bound" in duration.value
+    assert duration.sources == ("Condition/ms-1",)
+
+
+def test_recorded_date_gives_way_to_older_evidence() -> None:
+    """A recordedDate newer than the first DMT start: the DMT start dates the disease."""
+    resources = _replace(
+        active_rrms(), "ms-1", condition("ms-1", "426373005", recordedDate="2025-02-02")
+    )
+    duration = _criteria(*resources)["duration"]
+    assert duration.status is Status.MET
+    assert duration.sources == ("MedicationRequest/ocr-1",)
 
 
 @pytest.mark.parametrize(
@@ -192,15 +223,15 @@ def test_no_ahsct_card_for_ppms_even_with_activity() -> None:
 
 
 def test_data_gaps_card_lists_what_to_record() -> None:
-    """No criterion unmet but EDSS and onset unknown: a dataGaps card says what to record."""
-    resources = _replace(
-        _replace(active_rrms(), "edss-1", None), "ms-1", condition("ms-1", "426373005")
-    )
+    """No criterion unmet but EDSS and onset unknown (a year-only onset that straddles
+    10 years ago): a dataGaps card says what to record."""
+    year_only = condition("ms-1", "426373005", onsetDateTime="2016")
+    resources = _replace(_replace(active_rrms(), "edss-1", None), "ms-1", year_only)
     cards = cards_of("patient-view", *resources)
     assert topics(cards) == ["dataGaps"]
     detail = cards[0].detail or ""
     assert "- no EDSS in the last 12 months" in detail
-    assert "- onset date missing: record the MS onset date (Condition.onsetDateTime)" in detail
+    assert "- record the full MS onset date" in detail
     assert cards[0].suggestions is None
 
 

@@ -32,6 +32,7 @@ KEYS = {
     "medicationAdministrations": "/MedicationAdministration",
     "observations": "/Observation",
     "procedures": "/Procedure",
+    "encounters": "/Encounter",
 }
 FHIR_JSON = {"content-type": "application/fhir+json"}
 CALL_TIMEOUT = 0.2

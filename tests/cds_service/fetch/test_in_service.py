@@ -59,11 +59,11 @@ class OverlapTransport(httpx.AsyncBaseTransport):
 
 
 async def test_missing_keys_are_fetched_concurrently() -> None:
-    """All six missing keys are in flight at once over the one shared client."""
+    """All missing keys are in flight at once over the one shared client."""
     transport = OverlapTransport()
     async with httpx.AsyncClient(transport=transport) as client:
         record = await resolve(fetch_request(*OPTIONAL_KEYS), client=client)
-    assert len(transport.paths) == 6 and transport.peak == 6
+    assert len(transport.paths) == len(OPTIONAL_KEYS) and transport.peak == len(OPTIONAL_KEYS)
     assert record.missing == {}
 
 
@@ -77,6 +77,7 @@ def _serve(fhir: respx.MockRouter) -> None:
     fhir.get("/MedicationAdministration").respond(json=search_bundle())
     fhir.get("/Observation").respond(json=search_bundle())
     fhir.get("/Procedure").respond(json=search_bundle())
+    fhir.get("/Encounter").respond(json=search_bundle())
 
 
 def test_service_fetches_missing_prefetch_over_the_shared_client(
@@ -99,7 +100,7 @@ def test_service_fetches_missing_prefetch_over_the_shared_client(
         assert isinstance(shared, httpx.AsyncClient) and runtime_of(app).fhir_client is shared
     assert response.status_code == 200, response.text
     assert [c["source"]["topic"]["code"] for c in response.json()["cards"]] == ["mscWarning"]
-    assert len(fhir.calls) == 7
+    assert len(fhir.calls) == 1 + len(OPTIONAL_KEYS)  # the Patient and each key, once
 
 
 def test_unfetchable_patient_is_a_412_over_http(

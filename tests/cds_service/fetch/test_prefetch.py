@@ -35,6 +35,7 @@ SEARCHES = {
     "medicationAdministrations": "/MedicationAdministration",
     "observations": "/Observation",
     "procedures": "/Procedure",
+    "encounters": "/Encounter",
 }
 
 

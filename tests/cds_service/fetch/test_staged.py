@@ -104,6 +104,7 @@ def test_referenced_medication_is_fetched_with_the_record(fhir: respx.MockRouter
         "/MedicationAdministration",
         "/Observation",
         "/Procedure",
+        "/Encounter",
     ):
         fhir.get(path).respond(json=search_bundle())
     body = _order("order-select", order, "patient", *OPTIONAL_KEYS)
@@ -111,7 +112,8 @@ def test_referenced_medication_is_fetched_with_the_record(fhir: respx.MockRouter
     assert response.status_code == 200, response.text
     assert [c["source"]["topic"]["code"] for c in response.json()["cards"]] == ["mscWarning"]
     assert medication.call_count == 1 and patient.call_count == 1
-    assert len(fhir.calls) == 8  # one round: the Medication and the seven keys, nothing twice
+    # one round: the Medication, the Patient and each key, nothing twice
+    assert len(fhir.calls) == 2 + len(OPTIONAL_KEYS)
 
 
 def test_unreadable_medication_is_answered_without_cards(fhir: respx.MockRouter) -> None:

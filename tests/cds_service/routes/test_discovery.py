@@ -17,6 +17,7 @@ PREFETCH_RESOURCES = {
     "MedicationAdministration",
     "Observation",
     "Procedure",
+    "Encounter",
 }
 
 
