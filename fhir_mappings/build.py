@@ -16,6 +16,7 @@ from typing import Any
 from fhir_mappings.conditions import disease_course, read_conditions
 from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import DraftOrder, ParseNote, PatientFacts
+from fhir_mappings.imaging import read_imaging
 from fhir_mappings.medications import dmt_exposures
 from fhir_mappings.observations import read_observations
 from fhir_mappings.orders import draft_order_of
@@ -76,6 +77,7 @@ def read_patient(
     birth = birth_span(pool.of_type("Patient"), record.patient_id)
     conditions = read_conditions(pool.of_type("Condition"), birth[0] if birth else None)
     observations = read_observations(pool.of_type("Observation"), config)
+    imaging = read_imaging(pool.of_type("DiagnosticReport"), observations.mri_texts)
     medications = [*pool.of_type("MedicationRequest"), *pool.of_type("MedicationStatement")]
     return PatientFacts(
         patient_ref=_patient_ref(record),
@@ -85,13 +87,14 @@ def read_patient(
         age=age_of(birth, today),
         dmts=tuple(dmt_exposures(medications, config)),
         relapses=conditions.relapses,
-        mri_counts=observations.mri_counts,
+        mri_counts=(*observations.mri_counts, *imaging.counts),
         edss=observations.edss,
         prior_ahsct=tuple(prior_ahsct(pool.of_type("Procedure"))),
         unavailable=tuple(record.missing or ()),
         missing_data=_missing_data(record),
         parse_notes=pool.parse_notes(),
-        mapping_notes=tuple(dict.fromkeys(observations.notes)),
+        ignored=imaging.ignored,
+        mapping_notes=tuple(dict.fromkeys((*observations.notes, *imaging.notes))),
     )
 
 
