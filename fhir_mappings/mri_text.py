@@ -172,7 +172,8 @@ def _section_rules() -> list[Any]:
 
     for entry in _TERMS["sections"]["rules"]:
         _check(entry, "section rule names no known source:")
-    return [SectionRule(e["literal"], e["category"]) for e in _TERMS["sections"]["rules"]]
+    rules = _TERMS["sections"]["rules"]
+    return [SectionRule(e["literal"], e["category"], pattern=e.get("pattern")) for e in rules]
 
 
 @cache
