@@ -213,6 +213,18 @@ _OBSERVATION = {
     "valueQuantity": _quantity(2),
     "referenceRange": [{"low": _quantity(0), "high": _quantity(10)}],
 }
+_MRI_REPORT = {  # loads the MRI text pipeline (medspaCy) before the first patient
+    "resourceType": "DiagnosticReport",
+    "id": "w-r",
+    "meta": _META,
+    "status": "final",
+    "category": [_concept("LP29684-5", "http://loinc.org")],
+    "code": _concept("24587-8", "http://loinc.org"),
+    "subject": _REF,
+    "effectiveDateTime": "2022-01-01",
+    "conclusion": "No new or enhancing lesions.",
+}
+
 _PROCEDURE = {
     "resourceType": "Procedure",
     "id": "w-p",
@@ -262,6 +274,7 @@ def warm_up(settings: Settings, today: date) -> None:
             "medicationStatements": _bundle(_MED_STATEMENT),
             "observations": _bundle(_OBSERVATION),
             "procedures": _bundle(_PROCEDURE),
+            "mriReports": _bundle(_MRI_REPORT),
         },
         draft_orders={
             "resourceType": "Bundle",
