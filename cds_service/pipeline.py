@@ -20,6 +20,7 @@ first calls after a cold start).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import date
@@ -213,7 +214,7 @@ _OBSERVATION = {
     "valueQuantity": _quantity(2),
     "referenceRange": [{"low": _quantity(0), "high": _quantity(10)}],
 }
-_MRI_REPORT = {  # loads the MRI text pipeline (medspaCy) before the first patient
+_MRI_REPORT = {  # builds the MRI text pipeline (medspaCy) before the first MRI report
     "resourceType": "DiagnosticReport",
     "id": "w-r",
     "meta": _META,
@@ -263,6 +264,20 @@ _DRAFTS = [
 ]
 
 
+def _warm_mri_text(settings: Settings, today: date) -> None:
+    record = PatientRecord(
+        patient_id="warmup",
+        prefetch={
+            "patient": {"resourceType": "Patient", "id": "warmup", "birthDate": "1990-01-01"},
+            "mriReports": _bundle(_MRI_REPORT),
+        },
+    )
+    try:
+        evaluate_record(Hook.PATIENT_VIEW, record, settings, today, [])
+    except Exception as exc:  # a warm-up must never stop the service from starting
+        log.warning("MRI text warm-up failed", extra={"error_type": type(exc).__name__})
+
+
 def warm_up(settings: Settings, today: date) -> None:
     """Evaluate a synthetic record at each hook; a failure is logged, never fatal."""
     record = PatientRecord(
@@ -274,7 +289,6 @@ def warm_up(settings: Settings, today: date) -> None:
             "medicationStatements": _bundle(_MED_STATEMENT),
             "observations": _bundle(_OBSERVATION),
             "procedures": _bundle(_PROCEDURE),
-            "mriReports": _bundle(_MRI_REPORT),
         },
         draft_orders={
             "resourceType": "Bundle",
@@ -283,6 +297,11 @@ def warm_up(settings: Settings, today: date) -> None:
         },
     )
     selections = ["MedicationRequest/w-d1", "ServiceRequest/w-d2"]
+    # The MRI text model takes seconds to build: on its own thread, so a worker answers
+    # its supervisor's start-up check in time; a call that needs it first waits for it.
+    threading.Thread(
+        target=_warm_mri_text, args=(settings, today), name="ms-cds-mri-warmup", daemon=True
+    ).start()
     try:
         for hook in Hook:
             result = evaluate_record(hook, record, settings, today, selections)

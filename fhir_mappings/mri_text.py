@@ -39,6 +39,7 @@ __all__ = [
     "TEXT_CAP_CHARS",
     "MriTextError",
     "TextReading",
+    "check_terms",
     "count_word",
     "load_pipeline",
     "read_mri_text",
@@ -176,9 +177,25 @@ def _section_rules() -> list[Any]:
     return [SectionRule(e["literal"], e["category"], pattern=e.get("pattern")) for e in rules]
 
 
-@cache
+def check_terms() -> None:
+    """mri_terms.json is sound (every rule sourced, measures known): cheap, no model built,
+    so start-up can check it without waiting for spaCy."""
+    _targets()
+    for entry in [*_TERMS["modifiers"], *_TERMS["sections"]["rules"]]:
+        _check(entry, "rule names no known source:")
+
+
+_BUILDING = threading.Lock()  # the first callers wait for one build, not one build each
+
+
 def load_pipeline() -> _Pipeline:
     """The medspaCy pipeline, built once per process; a broken rule file fails here."""
+    with _BUILDING:
+        return _build()
+
+
+@cache
+def _build() -> _Pipeline:
     _silence_logs()
     import medspacy  # noqa: F401 (registers the medspaCy pipeline components)
     import spacy

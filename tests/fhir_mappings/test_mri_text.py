@@ -8,6 +8,7 @@ from importlib import resources
 
 import pytest
 
+from fhir_mappings import mri_text
 from fhir_mappings.facts import MriMeasure
 from fhir_mappings.mri_text import TEXT_CAP_CHARS, count_word, load_pipeline, read_mri_text
 
@@ -173,7 +174,7 @@ def test_no_report_text_reaches_any_log(
         caplog.set_level(logging.DEBUG, logger=name)
     try:
         secret = "Zyxwvut"
-        load_pipeline.cache_clear()  # build it again under DEBUG: loading logs too
+        mri_text._build.cache_clear()  # build it again under DEBUG: loading logs too
         reading = read_mri_text([f"{secret} 2 new T2 lesions. No enhancing lesions. {secret}"])
     finally:
         logger.remove(sink)
