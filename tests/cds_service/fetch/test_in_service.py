@@ -58,12 +58,12 @@ class OverlapTransport(httpx.AsyncBaseTransport):
         return httpx.Response(200, json=search_bundle())
 
 
-async def test_five_missing_keys_are_fetched_concurrently() -> None:
-    """All five missing keys are in flight at once over the one shared client."""
+async def test_every_missing_key_is_fetched_concurrently() -> None:
+    """All six missing keys are in flight at once over the one shared client."""
     transport = OverlapTransport()
     async with httpx.AsyncClient(transport=transport) as client:
         record = await resolve(fetch_request(*OPTIONAL_KEYS), client=client)
-    assert len(transport.paths) == 5 and transport.peak == 5
+    assert len(transport.paths) == 6 and transport.peak == 6
     assert record.missing == {}
 
 
@@ -76,6 +76,7 @@ def _serve(fhir: respx.MockRouter) -> None:
     fhir.get("/MedicationStatement").respond(200, html=f"<html>{NAME}</html>")
     fhir.get("/Observation").respond(json=search_bundle())
     fhir.get("/Procedure").respond(json=search_bundle())
+    fhir.get("/DiagnosticReport").respond(json=search_bundle())
 
 
 def test_service_fetches_missing_prefetch_over_the_shared_client(
@@ -98,7 +99,7 @@ def test_service_fetches_missing_prefetch_over_the_shared_client(
         assert isinstance(shared, httpx.AsyncClient) and runtime_of(app).fhir_client is shared
     assert response.status_code == 200, response.text
     assert [c["source"]["topic"]["code"] for c in response.json()["cards"]] == ["mscWarning"]
-    assert len(fhir.calls) == 6
+    assert len(fhir.calls) == 7
 
 
 def test_unfetchable_patient_is_a_412_over_http(
@@ -134,7 +135,7 @@ async def test_token_and_bodies_never_reach_a_log_line(
         ours.removeHandler(caplog.handler)
     assert set(record.missing) == {"medicationRequests", "medicationStatements"}
     fetch_lines = [r for r in caplog.records if r.name == "ms_cds.fhir"]
-    assert len(fetch_lines) == 6
+    assert len(fetch_lines) == 7
     for entry in caplog.records:
         text = f"{entry.getMessage()} {vars(entry)}"
         assert TOKEN not in text and NAME not in text and PATIENT_ID not in text

@@ -98,14 +98,20 @@ def test_referenced_medication_is_fetched_with_the_record(fhir: respx.MockRouter
         json={"resourceType": "Patient", "id": PATIENT_ID, "birthDate": "1990-01-01"}
     )
     fhir.get("/Condition").respond(json=search_bundle(ms_condition()))
-    for path in ("/MedicationRequest", "/MedicationStatement", "/Observation", "/Procedure"):
+    for path in (
+        "/MedicationRequest",
+        "/MedicationStatement",
+        "/Observation",
+        "/Procedure",
+        "/DiagnosticReport",
+    ):
         fhir.get(path).respond(json=search_bundle())
     body = _order("order-select", order, "patient", *OPTIONAL_KEYS)
     response = _post(body, "ms-order-select")
     assert response.status_code == 200, response.text
     assert [c["source"]["topic"]["code"] for c in response.json()["cards"]] == ["mscWarning"]
     assert medication.call_count == 1 and patient.call_count == 1
-    assert len(fhir.calls) == 7  # one round: the Medication and the six keys, nothing twice
+    assert len(fhir.calls) == 8  # one round: the Medication and the seven keys, nothing twice
 
 
 def test_unreadable_medication_is_answered_without_cards(fhir: respx.MockRouter) -> None:

@@ -16,6 +16,7 @@ PREFETCH_RESOURCES = {
     "MedicationStatement",
     "Observation",
     "Procedure",
+    "DiagnosticReport",
 }
 
 
