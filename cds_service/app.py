@@ -16,6 +16,7 @@ from cds_service.errors import install_error_handlers
 from cds_service.ops import AccessLogMiddleware, HookMetricsMiddleware
 from cds_service.routes import analytics, document_api, feedback, hooks, operations
 from cds_service.runtime import Runtime
+from fhir_mappings.mri_text import check_terms
 
 __all__ = ["create_app"]
 
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
     them. `clock` gives today's date (frozen in tests)."""
     settings = settings or Settings()
     check_registry()  # fail fast: broken rules or value sets never serve
+    check_terms()  # the MRI text rules (the model itself is built by the warm-up)
     problems = settings.production_problems()
     if problems:
         raise ConfigurationError(problems)

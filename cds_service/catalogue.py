@@ -26,6 +26,10 @@ PREFETCH: dict[str, str] = {
     "procedures": "Procedure?patient={{context.patientId}}",
     # Relapse visits: an Encounter's reasonCode states the relapse (issue 15).
     "encounters": "Encounter?patient={{context.patientId}}",
+    # MRI reports: the US Core (LOINC) and HL7 v2 radiology categories, OR'd (FHIR search
+    # token list); a category is named so that EHRs that refuse an open search accept it.
+    "mriReports": "DiagnosticReport?patient={{context.patientId}}"
+    "&category=http://loinc.org|LP29684-5,http://terminology.hl7.org/CodeSystem/v2-0074|RAD",
 }
 
 # Without these the service cannot answer at all (412 when they cannot be had).

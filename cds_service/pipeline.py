@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import date
@@ -303,6 +304,18 @@ _OBSERVATION = {
     "valueQuantity": _quantity(2),
     "referenceRange": [{"low": _quantity(0), "high": _quantity(10)}],
 }
+_MRI_REPORT = {  # builds the MRI text pipeline (medspaCy) before the first MRI report
+    "resourceType": "DiagnosticReport",
+    "id": "w-r",
+    "meta": _META,
+    "status": "final",
+    "category": [_concept("LP29684-5", "http://loinc.org")],
+    "code": _concept("24587-8", "http://loinc.org"),
+    "subject": _REF,
+    "effectiveDateTime": "2022-01-01",
+    "conclusion": "No new or enhancing lesions.",
+}
+
 _PROCEDURE = {
     "resourceType": "Procedure",
     "id": "w-p",
@@ -341,6 +354,20 @@ _DRAFTS = [
 ]
 
 
+def _warm_mri_text(settings: Settings, today: date) -> None:
+    record = PatientRecord(
+        patient_id="warmup",
+        prefetch={
+            "patient": {"resourceType": "Patient", "id": "warmup", "birthDate": "1990-01-01"},
+            "mriReports": _bundle(_MRI_REPORT),
+        },
+    )
+    try:
+        evaluate_record(Hook.PATIENT_VIEW, record, settings, today, [])
+    except Exception as exc:  # a warm-up must never stop the service from starting
+        log.warning("MRI text warm-up failed", extra={"error_type": type(exc).__name__})
+
+
 def warm_up(settings: Settings, today: date) -> None:
     """Evaluate a synthetic record at each hook; a failure is logged, never fatal."""
     record = PatientRecord(
@@ -360,6 +387,11 @@ def warm_up(settings: Settings, today: date) -> None:
         },
     )
     selections = ["MedicationRequest/w-d1", "ServiceRequest/w-d2"]
+    # The MRI text model takes seconds to build: on its own thread, so a worker answers
+    # its supervisor's start-up check in time; a call that needs it first waits for it.
+    threading.Thread(
+        target=_warm_mri_text, args=(settings, today), name="ms-cds-mri-warmup", daemon=True
+    ).start()
     try:
         for hook in Hook:
             result = evaluate_record(hook, record, settings, today, selections)

@@ -22,6 +22,7 @@ from fhir_mappings.config import MappingConfig
 from fhir_mappings.edss import split_by_relapse
 from fhir_mappings.encounters import relapse_visits
 from fhir_mappings.facts import DraftOrder, ParseNote, PatientFacts
+from fhir_mappings.imaging import read_imaging
 from fhir_mappings.labs import pregnancy_of, read_labs
 from fhir_mappings.medications import read_medications
 from fhir_mappings.observations import read_observations
@@ -107,6 +108,7 @@ def read_patient(
     birth = birth_span(patients, record.patient_id)
     conditions = read_conditions(pool.of_type("Condition"), birth[0] if birth else None)
     observations = read_observations(pool.of_type("Observation"), config)
+    imaging = read_imaging(pool.of_type("DiagnosticReport"), observations.mri_texts)
     labs = read_labs(pool.of_type("Observation"))
     medication_resources = [
         *pool.of_type("MedicationRequest"),
@@ -129,20 +131,20 @@ def read_patient(
         age=age_of(birth, today),
         dmts=dmts,
         relapses=relapses,
-        mri_counts=observations.mri_counts,
+        mri_counts=(*observations.mri_counts, *imaging.counts),
         edss=edss,
         prior_ahsct=(*prior_ahsct(pool.of_type("Procedure")), *conditions.prior_hsct),
         unavailable=tuple(record.missing or ()),
         missing_data=_missing_data(record),
         parse_notes=pool.parse_notes(),
-        mapping_notes=tuple(dict.fromkeys(observations.notes)),
+        mapping_notes=tuple(dict.fromkeys((*observations.notes, *imaging.notes))),
         refusals=(*medications.refusals, *procedure_refusals(procedures, config)),
         mimics=(*conditions.mimics, *labs.mimics),
         pregnancy=pregnancy_of((*conditions.pregnancy, *labs.pregnancy), today),
         jcv=labs.jcv,
         hbv=labs.hbv,
         deceased=deceased_of(patients, record.patient_id),
-        ignored=ignored,
+        ignored=(*ignored, *imaging.ignored),
     )
 
 

@@ -4,8 +4,11 @@ EDSS: SNOMED 273554001 (or the scale's name in text), read by edss.py (decimal
 comma, valueString, coded scores, panel components); a value off the 0-10 scale
 in 0.5 steps (0.5 itself does not exist) is ignored and noted. MRI lesion counts
 have no standard code: local codes from MappingConfig, or text (valuesets/
-mri_activity.json). A component of a panel Observation counts like an
-Observation of its own, dated by its parent. Notes name resources, never values.
+mri_activity.json); the count may be written as a word ("two", "none"). A component
+of a panel Observation counts like an Observation of its own, dated by its parent.
+An Observation whose code names an MRI study and that holds text (valueString, note)
+is handed back in `mri_texts`, for `imaging` to read like a report. Notes name
+resources, never values.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from dataclasses import dataclass
 from fhir_mappings.config import MappingConfig
 from fhir_mappings.edss import edss_score, valid_edss
 from fhir_mappings.facts import DateSpan, Edss, MriLesionCount, MriMeasure
+from fhir_mappings.imaging import is_mri_study
+from fhir_mappings.mri_text import count_word
 from fhir_mappings.reader import Concept, Element, Resource
 from fhir_mappings.valuesets import Code, load
 
@@ -29,6 +34,7 @@ class ObservationFacts:
     edss: tuple[Edss, ...]
     mri_counts: tuple[MriLesionCount, ...]
     notes: tuple[str, ...]  # values ignored, by resource (never the value)
+    mri_texts: tuple[Resource, ...] = ()  # MRI study Observations written as text
 
 
 def _number(element: Element) -> float | None:
@@ -84,6 +90,8 @@ def read_observations(observations: Iterable[Resource], config: MappingConfig) -
     edss_notes: list[str] = []
     mri_notes: list[str] = []
     seen: dict[Concept, _Kind] = {}  # lab names repeat across a record: each matched once
+    mri_study: dict[Concept, bool] = {}
+    mri_texts: list[Resource] = []
 
     def kind(concept: Concept) -> _Kind:
         found = seen.get(concept)
@@ -92,7 +100,8 @@ def read_observations(observations: Iterable[Resource], config: MappingConfig) -
         return found
 
     for observation in observations:
-        edss, mri = kind(observation.concept("code"))
+        concept = observation.concept("code")
+        edss, mri = kind(concept)
         components: list[tuple[Element, tuple[MriMeasure, str]]] = []
         edss_parts: list[Element] = [observation] if edss is not None else []
         for component in observation.children("component"):
@@ -102,6 +111,11 @@ def read_observations(observations: Iterable[Resource], config: MappingConfig) -
             elif component_edss is not None:
                 edss_parts.append(component)
         if not edss_parts and mri is None and not components:
+            study = mri_study.get(concept)
+            if study is None:
+                study = mri_study[concept] = is_mri_study(concept)
+            if study and observation.code("status") not in _DEAD:
+                mri_texts.append(observation)
             continue
         if observation.code("status") in _DEAD:
             continue
@@ -118,6 +132,9 @@ def read_observations(observations: Iterable[Resource], config: MappingConfig) -
         parts: list[tuple[Element, tuple[MriMeasure, str]]] = [(observation, mri)] if mri else []
         for part, (measure, matched_by) in [*parts, *components]:
             count = _number(part)
+            if count is None and "valueString" in part:
+                word = count_word(part.string("valueString"))
+                count = float(word) if word is not None else None
             if count is None or count < 0 or not count.is_integer():
                 mri_notes.append(f"{ref}: MRI lesion count is not a whole number, ignored")
                 continue
@@ -126,4 +143,6 @@ def read_observations(observations: Iterable[Resource], config: MappingConfig) -
                     measure=measure, count=int(count), on=when, matched_by=matched_by, source=ref
                 )
             )
-    return ObservationFacts(tuple(scores), tuple(counts), (*edss_notes, *mri_notes))
+    return ObservationFacts(
+        tuple(scores), tuple(counts), (*edss_notes, *mri_notes), tuple(mri_texts)
+    )

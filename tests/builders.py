@@ -140,6 +140,7 @@ def hook_request(
         "observations": bundle(),
         "procedures": bundle(),
         "encounters": bundle(),
+        "mriReports": bundle(),
     }
     full_prefetch.update(prefetch)
     return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import date
 from typing import Any
 
@@ -30,7 +31,10 @@ KEYS = {
     "Observation": "observations",
     "Procedure": "procedures",
     "Encounter": "encounters",
+    "DiagnosticReport": "mriReports",
 }
+RADIOLOGY = {"coding": [{"system": "http://loinc.org", "code": "LP29684-5"}]}
+MR_BRAIN = {"coding": [{"system": "http://loinc.org", "code": "24587-8"}]}
 
 
 def concept(text: str | None = None, code: str | None = None, system: str = SNOMED) -> Any:
@@ -77,6 +81,35 @@ def gd(oid: str, count: int, when: str | None = "2026-06-01") -> dict[str, Any]:
 
 def new_t2(oid: str, count: int, when: str | None = "2026-06-01") -> dict[str, Any]:
     return observation(oid, "New or enlarging T2 lesions", when=when, valueInteger=count)
+
+
+def mri_report(
+    rid: str,
+    conclusion: str | None = None,
+    when: str | None = "2026-06-01",
+    code: Any = MR_BRAIN,
+    text: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """An MRI DiagnosticReport (radiology category); `text` goes to a text/plain
+    presentedForm as base64."""
+    resource: dict[str, Any] = {
+        "resourceType": "DiagnosticReport",
+        "id": rid,
+        "status": "final",
+        "category": [RADIOLOGY],
+        "code": code,
+        "subject": SUBJECT,
+        **extra,
+    }
+    if when:
+        resource["effectiveDateTime"] = when
+    if conclusion is not None:
+        resource["conclusion"] = conclusion
+    if text is not None:
+        data = base64.b64encode(text.encode("utf-8")).decode("ascii")
+        resource["presentedForm"] = [{"contentType": "text/plain", "data": data}]
+    return resource
 
 
 def relapse(cid: str, when: str | None = "2026-05-01", **extra: Any) -> dict[str, Any]:

@@ -39,7 +39,8 @@ def table_after(heading: str, text: str) -> list[list[str]]:
     for line in rest.splitlines():
         line = line.strip()
         if line.startswith("|"):
-            rows.append([c.strip().strip("`") for c in line.strip("|").split(" | ")])
+            cells = line.strip("|").split(" | ")
+            rows.append([c.strip().strip("`").replace("\\|", "|") for c in cells])
         elif rows:
             break
     return rows[2:]  # without header and separator

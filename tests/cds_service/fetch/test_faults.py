@@ -33,6 +33,7 @@ KEYS = {
     "observations": "/Observation",
     "procedures": "/Procedure",
     "encounters": "/Encounter",
+    "mriReports": "/DiagnosticReport",
 }
 FHIR_JSON = {"content-type": "application/fhir+json"}
 CALL_TIMEOUT = 0.2

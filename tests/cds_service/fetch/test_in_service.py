@@ -78,6 +78,7 @@ def _serve(fhir: respx.MockRouter) -> None:
     fhir.get("/Observation").respond(json=search_bundle())
     fhir.get("/Procedure").respond(json=search_bundle())
     fhir.get("/Encounter").respond(json=search_bundle())
+    fhir.get("/DiagnosticReport").respond(json=search_bundle())
 
 
 def test_service_fetches_missing_prefetch_over_the_shared_client(

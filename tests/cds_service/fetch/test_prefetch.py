@@ -36,6 +36,7 @@ SEARCHES = {
     "observations": "/Observation",
     "procedures": "/Procedure",
     "encounters": "/Encounter",
+    "mriReports": "/DiagnosticReport",
 }
 
 

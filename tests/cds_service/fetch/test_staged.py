@@ -105,6 +105,7 @@ def test_referenced_medication_is_fetched_with_the_record(fhir: respx.MockRouter
         "/Observation",
         "/Procedure",
         "/Encounter",
+        "/DiagnosticReport",
     ):
         fhir.get(path).respond(json=search_bundle())
     body = _order("order-select", order, "patient", *OPTIONAL_KEYS)

@@ -18,6 +18,7 @@ PREFETCH_RESOURCES = {
     "Observation",
     "Procedure",
     "Encounter",
+    "DiagnosticReport",
 }
 
 
