@@ -4,7 +4,8 @@ hook matches the service -> the hook's context (400) -> the drafts judged
 (`cards.engine.judge`, on the request as sent) -> only when a rule needs the patient's
 record, or a judged order names its product only in a Medication the request lacks:
 prefetch resolved, missing data and those Medications fetched in one parallel round,
-the drafts judged again -> `conclude` (412 when the record is needed and its required
+the drafts judged again (a Medication that cannot be had: judged by its reference's
+`display`, the order saying why) -> `conclude` (412 when the record is needed and its required
 key cannot be had) -> the cards as CDS Hooks JSON. So an order no rule judges makes no
 FHIR call and needs no `patient`; patient-view always reads the record.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -32,6 +34,7 @@ from cds_hooks import Hook, HookRequest, ServiceDefinition, dump, parse_context
 from cds_service.config import Settings
 from cds_service.errors import BadRequest
 from cds_service.fetch import require_prefetch, resolve_prefetch
+from cds_service.fetch.prefetch import NO_SERVER_READ
 from cds_service.offload import off_loop
 from fhir_mappings.build import PatientRecord
 
@@ -71,7 +74,11 @@ async def run_service(
     with stage("prefetch"):
         sent = PatientRecord(context.patientId, request.prefetch or {}, drafts)
         judgement = judge(service.hook, sent, selections, mapping)  # the drafts: small
-        references = _medications_to_read(judgement) if request.fhirServer else ()
+        references = _medications_to_read(judgement)
+        if references and not request.fhirServer:  # nowhere to read them: say so, once
+            sent = replace(sent, unread=dict.fromkeys(references, NO_SERVER_READ))
+            judgement = judge(service.hook, sent, selections, mapping)
+            references = ()
         record = sent
         if judgement.needs_record or references:
             record = await resolve_prefetch(

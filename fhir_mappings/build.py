@@ -17,6 +17,7 @@ from fhir_mappings.conditions import disease_course, read_conditions
 from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import DraftOrder, ParseNote, PatientFacts
 from fhir_mappings.medications import dmt_exposures
+from fhir_mappings.msc_record import gvhd_conditions, msc_orders_in_record
 from fhir_mappings.observations import read_observations
 from fhir_mappings.orders import draft_order_of
 from fhir_mappings.patient import age_of, birth_span
@@ -31,13 +32,16 @@ class PatientRecord:
     """What the HTTP edge resolved: prefetch values by key, and the draft orders.
 
     `prefetch` maps each key to its value (a resource or Bundle), or None for
-    "no data". `missing` names keys that could not be had, with why.
+    "no data". `missing` names keys that could not be had, with why; `unread` the
+    references the drafts make that could not be read, with why.
     """
 
     patient_id: str | None
     prefetch: Mapping[str, Any]
     draft_orders: Any = None
     missing: Mapping[str, str] | None = None
+    # References the edge looked for and could not have ('Medication/x' -> why, PHI-free).
+    unread: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,10 @@ def read_drafts(record: PatientRecord, config: MappingConfig | None = None) -> D
     drafts = Resources(flatten(record.draft_orders), more=_record_resources(record))
     config = config or MappingConfig()
     unresolved: list[str] = []
-    orders = [o for r in drafts.all if (o := draft_order_of(r, config, unresolved)) is not None]
+    unread = record.unread or {}
+    orders = [
+        o for r in drafts.all if (o := draft_order_of(r, config, unresolved, unread)) is not None
+    ]
     return DraftReading(tuple(orders), tuple(dict.fromkeys(unresolved)), drafts.parse_notes())
 
 
@@ -77,6 +84,12 @@ def read_patient(
     conditions = read_conditions(pool.of_type("Condition"), birth[0] if birth else None)
     observations = read_observations(pool.of_type("Observation"), config)
     medications = [*pool.of_type("MedicationRequest"), *pool.of_type("MedicationStatement")]
+    orders = (
+        *pool.of_type("MedicationRequest"),
+        *pool.of_type("MedicationOrder"),
+        *pool.of_type("ServiceRequest"),
+        *pool.of_type("ProcedureRequest"),
+    )
     return PatientFacts(
         patient_ref=_patient_ref(record),
         ms_diagnoses=conditions.diagnoses,
@@ -92,6 +105,8 @@ def read_patient(
         missing_data=_missing_data(record),
         parse_notes=pool.parse_notes(),
         mapping_notes=tuple(dict.fromkeys(observations.notes)),
+        msc_orders=tuple(msc_orders_in_record(orders, config)),
+        gvhd_conditions=tuple(gvhd_conditions(pool.of_type("Condition"))),
     )
 
 

@@ -138,6 +138,7 @@ def hook_request(
         "medicationStatements": bundle(),
         "observations": bundle(),
         "procedures": bundle(),
+        "serviceRequests": bundle(),
     }
     full_prefetch.update(prefetch)
     return {

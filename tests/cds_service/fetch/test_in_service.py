@@ -58,12 +58,13 @@ class OverlapTransport(httpx.AsyncBaseTransport):
         return httpx.Response(200, json=search_bundle())
 
 
-async def test_five_missing_keys_are_fetched_concurrently() -> None:
-    """All five missing keys are in flight at once over the one shared client."""
+async def test_every_missing_key_is_fetched_concurrently() -> None:
+    """All the missing optional keys are in flight at once over the one shared client."""
     transport = OverlapTransport()
     async with httpx.AsyncClient(transport=transport) as client:
         record = await resolve(fetch_request(*OPTIONAL_KEYS), client=client)
-    assert len(transport.paths) == 5 and transport.peak == 5
+    count = len(OPTIONAL_KEYS)
+    assert len(transport.paths) == count and transport.peak == count
     assert record.missing == {}
 
 
@@ -76,6 +77,7 @@ def _serve(fhir: respx.MockRouter) -> None:
     fhir.get("/MedicationStatement").respond(200, html=f"<html>{NAME}</html>")
     fhir.get("/Observation").respond(json=search_bundle())
     fhir.get("/Procedure").respond(json=search_bundle())
+    fhir.get("/ServiceRequest").respond(json=search_bundle())
 
 
 def test_service_fetches_missing_prefetch_over_the_shared_client(

@@ -34,6 +34,7 @@ SEARCHES = {
     "medicationStatements": "/MedicationStatement",
     "observations": "/Observation",
     "procedures": "/Procedure",
+    "serviceRequests": "/ServiceRequest",
 }
 
 

@@ -98,7 +98,13 @@ def test_referenced_medication_is_fetched_with_the_record(fhir: respx.MockRouter
         json={"resourceType": "Patient", "id": PATIENT_ID, "birthDate": "1990-01-01"}
     )
     fhir.get("/Condition").respond(json=search_bundle(ms_condition()))
-    for path in ("/MedicationRequest", "/MedicationStatement", "/Observation", "/Procedure"):
+    for path in (
+        "/MedicationRequest",
+        "/MedicationStatement",
+        "/Observation",
+        "/Procedure",
+        "/ServiceRequest",
+    ):
         fhir.get(path).respond(json=search_bundle())
     body = _order("order-select", order, "patient", *OPTIONAL_KEYS)
     response = _post(body, "ms-order-select")
