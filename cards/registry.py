@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from cards.content import content
 from cards.decision import Decision, RuleInput
 from cards.proposals import rxnorm_ingredient
-from cards.render import render_msc_warning
+from cards.render_orders import render_msc, render_stem_cell_clarify
 from cards.render_advice import (
     render_ahsct_referral,
     render_data_gaps,
@@ -22,6 +22,7 @@ from cards.rules.ahsct import ahsct_referral
 from cards.rules.escalation import dmt_escalation
 from cards.rules.gaps import data_gaps
 from cards.rules.msc import msc_warning
+from cards.rules.stem_cell import stem_cell_clarify
 from cards.rules.ppms import OCRELIZUMAB, ppms_ocrelizumab
 from cds_hooks import Card
 from fhir_mappings.facts import DraftOrder, OrderKind
@@ -58,13 +59,21 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
+    # At patient-view: MSC orders already in the record (EHRs with no order hook).
     Rule(
         "msc-warning",
         "mscWarning",
-        ORDER_HOOKS,
+        HOOKS,
         msc_warning,
-        render_msc_warning,
+        render_msc,
         one_per_response=False,
+    ),
+    Rule(
+        "stem-cell-clarify",
+        "stemCellClarify",
+        ORDER_HOOKS,
+        stem_cell_clarify,
+        render_stem_cell_clarify,
     ),
     Rule("ahsct-referral", "ahsctReferral", PATIENT_VIEW, ahsct_referral, render_ahsct_referral),
     Rule("dmt-escalation", "dmtEscalation", HOOKS, dmt_escalation, render_dmt_escalation),
@@ -84,7 +93,10 @@ def patient_record_needed(hook: str, judged: tuple[DraftOrder, ...]) -> bool:
     """
     if hook not in ORDER_HOOKS:
         return True
-    return any(order.kind in (OrderKind.MSC, OrderKind.DMT) for order in judged)
+    return any(order.kind in _NEED_RECORD for order in judged)
+
+
+_NEED_RECORD = frozenset({OrderKind.MSC, OrderKind.DMT, OrderKind.STEM_CELL_UNSPECIFIED})
 
 
 def rules_for(hook: str) -> list[Rule]:

@@ -16,8 +16,11 @@ never MSC, whatever MSC wording it mixes in; an MSC term is MSC. Wording that na
 an MSC source or product ("cord blood-derived MSC", "umbilical cord MSC",
 "MSC-derived neural progenitor cells") is no haematopoietic wording. An MSC
 term in a laboratory / pathology / imaging order, or in an order naming a
-neoplasm ("mesenchymal tumour biopsy"), is no MSC treatment. An order that is
-none of these is a DMT order when it names an MS disease-modifying therapy.
+neoplasm ("mesenchymal tumour biopsy"), is no MSC treatment. An order naming stem
+cells with none of these words and no transplant ("stem cell therapy / infusion /
+injection", in five languages) is STEM_CELL_UNSPECIFIED: which product is meant cannot
+be told (read from the order's name only, not its notes). An order that is none of
+these is a DMT order when it names an MS disease-modifying therapy.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ ORDER_TYPES = frozenset(
     {"MedicationRequest", "MedicationOrder", "ServiceRequest", "ProcedureRequest"}
 )
 _CODED_ORDERS = frozenset({"ServiceRequest", "ProcedureRequest"})
+_CELL_TREATMENTS = frozenset({OrderKind.MSC, OrderKind.STEM_CELL_UNSPECIFIED})
 _DEAD_STATUSES = {"entered-in-error", "cancelled", "revoked", "completed", "stopped"}
 _RESEARCH_STUDY = "http://hl7.org/fhir/StructureDefinition/workflow-researchStudy"
 # Why a referenced Medication could not be read, when the edge did not say.
@@ -68,14 +72,21 @@ def _all(valueset: ValueSet, concepts: list[Concept]) -> list[Found]:
     return found
 
 
-def _cell_kind(concepts: list[Concept]) -> tuple[OrderKind, Found] | None:
-    """MSC or HSCT by the precedence in the module docstring, or None."""
+def _cell_kind(
+    concepts: list[Concept], unspecified: bool = True
+) -> tuple[OrderKind, Found] | None:
+    """MSC or HSCT by the precedence in the module docstring; else (with `unspecified`)
+    stem cells named with no MSC or HSCT word and no transplant; or None."""
     hsct = _all(load("hsct"), concepts) or _all(load("hsct_graft"), concepts)
     if hsct:
         return OrderKind.HSCT, hsct[0]
     msc = _all(load("msc_orders"), concepts)
     if msc:
         return OrderKind.MSC, msc[0]
+    if unspecified:
+        words = _all(load("stem_cell_unspecified"), concepts)
+        if words and not any(w.attributes.get("transplant") for w in words):
+            return OrderKind.STEM_CELL_UNSPECIFIED, words[0]
     return None
 
 
@@ -235,12 +246,12 @@ def order_fact(
     where = ""
     if kind is OrderKind.OTHER:  # the product may be named only in the instructions
         instructions = _instructions(order)
-        cell = _cell_kind(instructions)
+        cell = _cell_kind(instructions, unspecified=False)  # a note mentioning stem cells: no
         if cell is not None:
             kind, found = cell
             concepts = concepts + instructions
             where = "instructions: "
-    if kind is OrderKind.MSC and _not_treatment(order, concepts):
+    if kind in _CELL_TREATMENTS and _not_treatment(order, concepts):
         kind, found = OrderKind.OTHER, None
     matched_by = dmt[2] if dmt else (f"{where}{_describe(found)}" if found else None)
     msc_product = found.attributes.get("product") if found and kind is OrderKind.MSC else None
@@ -256,7 +267,7 @@ def order_fact(
             status=status,
         )
     reason, reason_sources, reasons = _reason(order, unresolved)
-    indication = _msc_indication(order, reasons) if kind is OrderKind.MSC else None
+    indication = _msc_indication(order, reasons) if kind in _CELL_TREATMENTS else None
     return DraftOrder(
         ref=order.ref,
         resource_type=order.type,

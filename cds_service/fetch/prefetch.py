@@ -238,10 +238,11 @@ async def _fall_back(
     (catalogue.fallback_queries: an Observation search one code at a time), all at
     once within the same deadline; each key's answers merged into one Bundle."""
     retries: dict[str, tuple[str, str]] = {}
+    templates = service.prefetch or {}
     for key, result in results.items():
-        if result.gap is None or _REFUSED.fullmatch(result.gap) is None:
+        if key not in templates or result.gap is None or not _REFUSED.fullmatch(result.gap):
             continue
-        for i, template in enumerate(fallback_queries(key, (service.prefetch or {})[key])):
+        for i, template in enumerate(fallback_queries(key, templates[key])):
             retries[f"{key} fallback {i + 1}"] = (key, render(template, context))
     if not retries:
         return

@@ -111,7 +111,8 @@ def test_referenced_medication_is_fetched_with_the_record(fhir: respx.MockRouter
     assert response.status_code == 200, response.text
     assert [c["source"]["topic"]["code"] for c in response.json()["cards"]] == ["mscWarning"]
     assert medication.call_count == 1 and patient.call_count == 1
-    assert len(fhir.calls) == 7  # one round: the Medication and the six keys, nothing twice
+    # one round: the Medication and every key, nothing twice
+    assert len(fhir.calls) == 2 + len(OPTIONAL_KEYS)
 
 
 def test_unreadable_medication_is_answered_without_cards(fhir: respx.MockRouter) -> None:

@@ -11,6 +11,7 @@ EXPECTED = {
 }
 PREFETCH_RESOURCES = {
     "Patient",
+    "ServiceRequest",
     "Condition",
     "MedicationRequest",
     "MedicationStatement",
