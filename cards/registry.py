@@ -11,19 +11,19 @@ from dataclasses import dataclass
 from cards.content import content
 from cards.decision import Decision, RuleInput
 from cards.proposals import rxnorm_ingredient
-from cards.render_orders import render_msc, render_stem_cell_clarify
 from cards.render_advice import (
     render_ahsct_referral,
     render_data_gaps,
     render_dmt_escalation,
     render_ppms_ocrelizumab,
 )
+from cards.render_orders import render_msc, render_stem_cell_clarify
 from cards.rules.ahsct import ahsct_referral
 from cards.rules.escalation import dmt_escalation
 from cards.rules.gaps import data_gaps
 from cards.rules.msc import msc_warning
-from cards.rules.stem_cell import stem_cell_clarify
 from cards.rules.ppms import OCRELIZUMAB, ppms_ocrelizumab
+from cards.rules.stem_cell import stem_cell_clarify
 from cds_hooks import Card
 from fhir_mappings.facts import DraftOrder, OrderKind
 from fhir_mappings.valuesets import all_value_sets

@@ -72,9 +72,7 @@ def _all(valueset: ValueSet, concepts: list[Concept]) -> list[Found]:
     return found
 
 
-def _cell_kind(
-    concepts: list[Concept], unspecified: bool = True
-) -> tuple[OrderKind, Found] | None:
+def _cell_kind(concepts: list[Concept], unspecified: bool = True) -> tuple[OrderKind, Found] | None:
     """MSC or HSCT by the precedence in the module docstring; else (with `unspecified`)
     stem cells named with no MSC or HSCT word and no transplant; or None."""
     hsct = _all(load("hsct"), concepts) or _all(load("hsct_graft"), concepts)

@@ -161,8 +161,8 @@ async def _fetch(
     """(values fetched, gaps by key) for the missing keys and the references, one round."""
     if not request.fhirServer:
         sent = request.prefetch or {}
-        gaps = {k: STAND_IN_NO_SERVER if k in sent else NO_SERVER for k in keys}
-        return {}, gaps | dict.fromkeys(references, NO_SERVER)
+        none = {k: STAND_IN_NO_SERVER if k in sent else NO_SERVER for k in keys}
+        return {}, none | dict.fromkeys(references, NO_SERVER)
     gaps: dict[str, str] = {}
     paths: dict[str, str] = {}
     # As the context model reads it: "Patient/x" is x (the raw value, checked by the guard).
@@ -272,7 +272,9 @@ def _merged(parts: list[Fetched], refused: str) -> Fetched:
         return Fetched(None, f"{refused}; searched code by code: {failed[0]}")
     bundle = {"resourceType": "Bundle", "type": "searchset", "entry": list(entries.values())}
     if failed:
-        gap = f"incomplete: {len(failed)} of {len(parts)} code-by-code searches failed ({failed[0]})"
+        gap = (
+            f"incomplete: {len(failed)} of {len(parts)} code-by-code searches failed ({failed[0]})"
+        )
         return Fetched(bundle, gap)
     return Fetched(bundle)
 
