@@ -23,6 +23,7 @@ from fhir_mappings.valuesets import searched_codes
 
 __all__ = [
     "KEY_DESCRIPTIONS",
+    "PATIENT_VIEW_PREFETCH",
     "PREFETCH",
     "REQUIRED_PREFETCH",
     "SERVICES",
@@ -61,7 +62,11 @@ PREFETCH: dict[str, str] = {
     "medicationStatements": "MedicationStatement?patient={{context.patientId}}",
     "observations": observation_template(),
     "procedures": "Procedure?patient={{context.patientId}}",
-    # Open orders only: an MSC order already in the record is warned at patient-view.
+}
+
+# Keys only patient-view reads. Open orders only: an MSC order already in the record is
+# warned at patient-view (EHRs with no order hook); the order hooks judge the drafts.
+PATIENT_VIEW_PREFETCH: dict[str, str] = {
     "serviceRequests": "ServiceRequest?patient={{context.patientId}}"
     "&status=draft,active,on-hold,unknown",
 }
@@ -82,9 +87,13 @@ KEY_DESCRIPTIONS: dict[str, str] = {
 REQUIRED_PREFETCH = frozenset({"patient"})
 
 
-def prefetch_templates(config: MappingConfig | None = None) -> dict[str, str]:
-    """Every prefetch key's template, for these mapping settings."""
-    return {**PREFETCH, "observations": observation_template(config)}
+def prefetch_templates(
+    config: MappingConfig | None = None, hook: Hook | None = None
+) -> dict[str, str]:
+    """Every prefetch key's template at `hook`, for these mapping settings (every key of
+    every hook when `hook` is None)."""
+    extra = PATIENT_VIEW_PREFETCH if hook in (None, Hook.PATIENT_VIEW) else {}
+    return {**PREFETCH, "observations": observation_template(config), **extra}
 
 
 def fallback_queries(key: str, template: str) -> list[str]:
@@ -106,7 +115,8 @@ def _described(purpose: str, templates: dict[str, str]) -> str:
 
 def services(config: MappingConfig | None = None) -> dict[str, ServiceDefinition]:
     """The catalogue for these mapping settings (the Observation query names their codes)."""
-    templates = prefetch_templates(config)
+    templates = prefetch_templates(config, Hook.ORDER_SELECT)
+    viewing = prefetch_templates(config, Hook.PATIENT_VIEW)
     return {
         s.id: s
         for s in (
@@ -142,9 +152,9 @@ def services(config: MappingConfig | None = None) -> dict[str, ServiceDefinition
                     "Reviews the multiple sclerosis record: AHSCT referral criteria "
                     "(ECTRIMS/EBMT), DMT escalation for active relapsing MS, ocrelizumab for "
                     "PPMS, MSC orders already in the record, and missing data.",
-                    templates,
+                    viewing,
                 ),
-                prefetch=dict(templates),
+                prefetch=dict(viewing),
             ),
         )
     }

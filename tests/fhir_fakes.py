@@ -17,7 +17,7 @@ BASE = "https://fhir.example.org/r4"
 TOKEN = "tok-SECRET-7f3a9c"
 PUBLIC_IP = "93.184.216.34"
 OPTIONAL_KEYS = ["conditions", "medicationRequests", "medicationStatements"]
-OPTIONAL_KEYS += ["observations", "procedures", "serviceRequests"]
+OPTIONAL_KEYS += ["observations", "procedures"]
 
 
 async def public_resolver(host: str, port: int) -> list[str]:

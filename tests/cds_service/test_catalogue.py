@@ -46,7 +46,10 @@ def test_discovery_advertises_the_sites_codes_and_describes_every_key() -> None:
         assert service["prefetch"]["observations"].endswith(f",{LOCAL}")
         for key in service["prefetch"]:
             assert f"{key}: " in service["description"]
-    assert set(catalogue.KEY_DESCRIPTIONS) == set(catalogue.PREFETCH)
+    assert set(catalogue.KEY_DESCRIPTIONS) == {
+        *catalogue.PREFETCH,
+        *catalogue.PATIENT_VIEW_PREFETCH,
+    }
 
 
 def test_only_observations_have_fallback_queries() -> None:

@@ -31,7 +31,6 @@ KEYS = {
     "medicationStatements": "/MedicationStatement",
     "observations": "/Observation",
     "procedures": "/Procedure",
-    "serviceRequests": "/ServiceRequest",
 }
 FHIR_JSON = {"content-type": "application/fhir+json"}
 CALL_TIMEOUT = 0.2
