@@ -168,9 +168,12 @@ def _reason(order: Resource, unresolved: list[str]) -> tuple[OrderReason, list[s
         concepts = [order.concept("reasonCodeableConcept")]
         found = order.reference("reasonReference") if "reasonReference" in order else None
         references = [found] if found is not None else []
-    else:  # noted, yet read: the public sandbox's R4 drafts send one object, no list
-        concepts = order.concepts("reasonCode") or order.concepts("reasonCode", lone=True)
+    else:
+        concepts = order.concepts("reasonCode")
         references = order.references("reasonReference")
+    # Noted, yet read: the public sandbox's R4 drafts send one reasonCode object, no list.
+    # Read only to find an MS reason: a malformed element never silences the warning.
+    malformed = [] if concepts else order.concepts("reasonCode", lone=True)
     sources: list[str] = []
     for reference in references:
         target = order.resolve(reference)
@@ -183,10 +186,10 @@ def _reason(order: Resource, unresolved: list[str]) -> tuple[OrderReason, list[s
         if reference.display:
             concepts.append(Concept((), (" ".join(reference.display.split()),)))
     readable = [c for c in concepts if c]
-    if not readable:
-        return OrderReason.NONE, sources, readable
-    if any(classify_concept(c) is not None for c in readable):
+    if any(classify_concept(c) is not None for c in (*readable, *malformed)):
         return OrderReason.MS, sources, readable
+    if not readable and not any(malformed):
+        return OrderReason.NONE, sources, readable
     return OrderReason.NON_MS, sources, readable
 
 
