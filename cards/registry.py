@@ -13,19 +13,21 @@ from cards.content import content
 from cards.decision import Decision, RuleInput
 from cards.proposals import products as proposal_products
 from cards.proposals import rxnorm_ingredient
-from cards.render import render_dmt_order_check, render_msc_warning
+from cards.render import render_dmt_order_check
 from cards.render_advice import (
     render_ahsct_referral,
     render_data_gaps,
     render_dmt_escalation,
     render_ppms_ocrelizumab,
 )
+from cards.render_orders import render_msc, render_stem_cell_clarify
 from cards.rules.ahsct import ahsct_referral
 from cards.rules.dmt_order import dmt_order_check
 from cards.rules.escalation import dmt_escalation
 from cards.rules.gaps import data_gaps
 from cards.rules.msc import msc_warning
 from cards.rules.ppms import OCRELIZUMAB, ppms_ocrelizumab
+from cards.rules.stem_cell import stem_cell_clarify
 from cds_hooks import Card
 from fhir_mappings.facts import DraftOrder, OrderKind
 from fhir_mappings.valuesets import all_value_sets
@@ -62,12 +64,13 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
+    # At patient-view: MSC orders already in the record (EHRs with no order hook).
     Rule(
         "msc-warning",
         "mscWarning",
-        ORDER_HOOKS,
+        HOOKS,
         msc_warning,
-        render_msc_warning,
+        render_msc,
         one_per_response=False,
     ),
     Rule(
@@ -77,6 +80,13 @@ RULES: tuple[Rule, ...] = (
         dmt_order_check,
         render_dmt_order_check,
         one_per_response=False,
+    ),
+    Rule(
+        "stem-cell-clarify",
+        "stemCellClarify",
+        ORDER_HOOKS,
+        stem_cell_clarify,
+        render_stem_cell_clarify,
     ),
     Rule("ahsct-referral", "ahsctReferral", PATIENT_VIEW, ahsct_referral, render_ahsct_referral),
     Rule("dmt-escalation", "dmtEscalation", HOOKS, dmt_escalation, render_dmt_escalation),
@@ -96,7 +106,10 @@ def patient_record_needed(hook: str, judged: tuple[DraftOrder, ...]) -> bool:
     """
     if hook not in ORDER_HOOKS:
         return True
-    return any(order.kind in (OrderKind.MSC, OrderKind.DMT) for order in judged)
+    return any(order.kind in _NEED_RECORD for order in judged)
+
+
+_NEED_RECORD = frozenset({OrderKind.MSC, OrderKind.DMT, OrderKind.STEM_CELL_UNSPECIFIED})
 
 
 def rules_for(hook: str) -> list[Rule]:

@@ -4,7 +4,8 @@ hook matches the service -> the hook's context (400) -> the drafts judged
 (`cards.engine.judge`, on the request as sent) -> only when a rule needs the patient's
 record, or a judged order names its product only in a Medication the request lacks:
 prefetch resolved, missing data and those Medications fetched in one parallel round,
-the drafts judged again -> `conclude` (412 when the record is needed and its required
+the drafts judged again (a Medication that cannot be had: judged by its reference's
+`display`, the order saying why) -> `conclude` (412 when the record is needed and its required
 key cannot be had) -> the cards as CDS Hooks JSON. So an order no rule judges makes no
 FHIR call and needs no `patient`; patient-view always reads the record.
 
@@ -31,6 +32,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -42,6 +44,7 @@ from cds_service.body import encode_json
 from cds_service.config import Settings
 from cds_service.errors import BadRequest, PayloadTooLarge
 from cds_service.fetch import require_prefetch, resolve_prefetch
+from cds_service.fetch.prefetch import NO_SERVER_READ
 from cds_service.offload import off_loop
 from fhir_mappings.build import PatientRecord
 from fhir_mappings.textcap import matched_text_limit
@@ -122,7 +125,14 @@ async def _evaluate(
             judgement = await off_loop(judge, service.hook, sent, selections, mapping)
         else:  # the drafts of a normal request: small
             judgement = judge(service.hook, sent, selections, mapping)
-        references = _medications_to_read(judgement) if request.fhirServer else ()
+        references = _medications_to_read(judgement)
+        if references and not request.fhirServer:  # nowhere to read them: say so, once
+            sent = replace(sent, unread=dict.fromkeys(references, NO_SERVER_READ))
+            if heavy:
+                judgement = await off_loop(judge, service.hook, sent, selections, mapping)
+            else:
+                judgement = judge(service.hook, sent, selections, mapping)
+            references = ()
         record = sent
         if judgement.needs_record or references:
             record = await resolve_prefetch(

@@ -21,7 +21,9 @@ from typing import Annotated
 import httpx
 from fastapi import Depends, FastAPI, Request
 
+from cds_hooks import ServiceDefinition
 from cds_service.auth import ClientIdentity, ClientVerifier, authenticate, open_verifier
+from cds_service.catalogue import services
 from cds_service.config import Settings
 from cds_service.fetch import new_client
 from cds_service.ops import (
@@ -51,6 +53,14 @@ class Runtime:
     fhir_client: httpx.AsyncClient | None = None
     # Production only, set while the lifespan runs; None refuses every client.
     verifier: ClientVerifier | None = None
+    # The catalogue these settings advertise (the Observation query names the site's
+    # local MRI codes): made on first use.
+    _services: dict[str, ServiceDefinition] | None = None
+
+    def services(self) -> dict[str, ServiceDefinition]:
+        if self._services is None:
+            self._services = services(self.settings.mapping_config())
+        return self._services
 
     @classmethod
     def create(cls, settings: Settings, clock: Callable[[], date]) -> Runtime:

@@ -25,6 +25,7 @@ from fhir_mappings.facts import DraftOrder, ParseNote, PatientFacts
 from fhir_mappings.imaging import read_imaging
 from fhir_mappings.labs import pregnancy_of, read_labs
 from fhir_mappings.medications import read_medications
+from fhir_mappings.msc_record import gvhd_conditions, msc_orders_in_record
 from fhir_mappings.observations import read_observations
 from fhir_mappings.onset import disease_onset
 from fhir_mappings.orders import draft_order_of
@@ -42,13 +43,16 @@ class PatientRecord:
     """What the HTTP edge resolved: prefetch values by key, and the draft orders.
 
     `prefetch` maps each key to its value (a resource or Bundle), or None for
-    "no data". `missing` names keys that could not be had, with why.
+    "no data". `missing` names keys that could not be had, with why; `unread` the
+    references the drafts make that could not be read, with why.
     """
 
     patient_id: str | None
     prefetch: Mapping[str, Any]
     draft_orders: Any = None
     missing: Mapping[str, str] | None = None
+    # References the edge looked for and could not have ('Medication/x' -> why, PHI-free).
+    unread: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,10 @@ def read_drafts(record: PatientRecord, config: MappingConfig | None = None) -> D
     drafts = Resources(flatten(record.draft_orders), more=_record_resources(record))
     config = config or MappingConfig()
     unresolved: list[str] = []
-    orders = [o for r in drafts.all if (o := draft_order_of(r, config, unresolved)) is not None]
+    unread = record.unread or {}
+    orders = [
+        o for r in drafts.all if (o := draft_order_of(r, config, unresolved, unread)) is not None
+    ]
     return DraftReading(tuple(orders), tuple(dict.fromkeys(unresolved)), drafts.parse_notes())
 
 
@@ -123,6 +130,12 @@ def read_patient(
         conditions.relapses, relapse_visits(pool.of_type("Encounter")), steroids
     )
     edss, ignored = split_by_relapse(observations.edss, relapses, config.edss_relapse_days)
+    orders = (
+        *pool.of_type("MedicationRequest"),
+        *pool.of_type("MedicationOrder"),
+        *pool.of_type("ServiceRequest"),
+        *pool.of_type("ProcedureRequest"),
+    )
     return PatientFacts(
         patient_ref=_patient_ref(record),
         ms_diagnoses=conditions.diagnoses,
@@ -145,6 +158,8 @@ def read_patient(
         hbv=labs.hbv,
         deceased=deceased_of(patients, record.patient_id),
         ignored=(*ignored, *imaging.ignored),
+        msc_orders=tuple(msc_orders_in_record(orders, config)),
+        gvhd_conditions=tuple(gvhd_conditions(pool.of_type("Condition"))),
     )
 
 

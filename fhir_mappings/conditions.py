@@ -69,9 +69,17 @@ class PregnancyEvidence(NamedTuple):
 
 
 def _names_not_ms(concept: Concept) -> bool:
-    """Text naming CIS, RIS or another non-MS disease."""
-    not_ms = load("not_ms")
-    return any(not_ms.matches(text) for text in concept.texts)
+    """Text naming CIS, RIS or another non-MS disease (a CIS or RIS named as the
+    condition's past, "MS, initially CIS 2017", does not count: mimic_history)."""
+    not_ms, history = load("not_ms"), load("mimic_history")
+    for text in concept.texts:
+        if not_ms.match_text(text) is None:
+            continue
+        for pattern in history.patterns:
+            text = pattern.regex.sub(" ", text)
+        if not_ms.match_text(text) is not None:
+            return True
+    return False
 
 
 def doubtful(concept: Concept) -> bool:

@@ -362,6 +362,8 @@ class DraftOrder(Fact):
     trial: str | None = None  # the registered trial id (NCT..., EU CT ...) when stated
     judged_by_display: bool = False  # product known only from medicationReference.display
     status: str | None = None  # the order's status (history orders at patient-view)
+    # Why the referenced Medication could not be read (a fixed phrase), with judged_by_display.
+    medication_unread: str | None = None
 
 
 class Problem(StrEnum):
@@ -414,6 +416,9 @@ class PatientFacts(Fact):
     refusals: tuple[Refusal, ...] = ()
     ignored: tuple[IgnoredValue, ...] = ()
     msc_orders: tuple[DraftOrder, ...] = ()  # active/draft MSC orders already in the record
+    # Active acute GVHD Conditions ('Type/id'): a recognised MSC indication when the order
+    # states no reason.
+    gvhd_conditions: tuple[str, ...] = ()
 
     @property
     def has_ms(self) -> bool:

@@ -1,8 +1,11 @@
 """Draft orders (context.draftOrders) -> DraftOrder facts: what is being ordered, and why.
 
-An order is read from MedicationRequest (medicationCodeableConcept, or
-medicationReference to a contained `#id` Medication or one elsewhere in the
-request) or ServiceRequest (code). When that names nothing this service judges
+An order is read from MedicationRequest or DSTU2's MedicationOrder
+(medicationCodeableConcept, or medicationReference to a contained `#id` Medication or
+one elsewhere in the request) or ServiceRequest / STU3 ProcedureRequest (code). A
+medicationReference whose Medication cannot be had (not in the request, no fhirServer,
+the read failed: `PatientRecord.unread` says which) is judged by its `display`, and the
+fact says so (`judged_by_display`, `medication_unread`). When that names nothing this service judges
 (a non-formulary "miscellaneous medication", an unlisted code such as HCPCS
 J3590), the order's free-text instructions are read too: `note`,
 `dosageInstruction.text` / `.patientInstruction`, `patientInstruction`, `orderDetail`.
@@ -13,26 +16,38 @@ never MSC, whatever MSC wording it mixes in; an MSC term is MSC. Wording that na
 an MSC source or product ("cord blood-derived MSC", "umbilical cord MSC",
 "MSC-derived neural progenitor cells") is no haematopoietic wording. An MSC
 term in a laboratory / pathology / imaging order, or in an order naming a
-neoplasm ("mesenchymal tumour biopsy"), is no MSC treatment. An order that is
-none of these is a DMT order when it names an MS disease-modifying therapy.
+neoplasm ("mesenchymal tumour biopsy"), is no MSC treatment. An order naming stem
+cells with none of these words and no transplant ("stem cell therapy / infusion /
+injection", in five languages) is STEM_CELL_UNSPECIFIED: which product is meant cannot
+be told (read from the order's name only, not its notes). An order that is none of
+these is a DMT order when it names an MS disease-modifying therapy.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from fhir_mappings.conditions import classify_concept
 from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import DraftOrder, OrderKind, OrderReason
 from fhir_mappings.medications import DmtMatch, dmt_of, medication_concepts, note_unresolved
-from fhir_mappings.reader import Concept, Resource
+from fhir_mappings.reader import Concept, Resource, target_of
 from fhir_mappings.valuesets import Code, TextPattern, ValueSet, load
 
-__all__ = ["ORDER_TYPES", "draft_order_of"]
+__all__ = ["NOT_IN_REQUEST", "ORDER_TYPES", "draft_order_of", "order_fact"]
 
-# ProcedureRequest is STU3's ServiceRequest: still sent by older interfaces.
-ORDER_TYPES = frozenset({"MedicationRequest", "ServiceRequest", "ProcedureRequest"})
+# ProcedureRequest is STU3's ServiceRequest, MedicationOrder DSTU2's MedicationRequest
+# (the public sandbox drafts one when its FHIR server announces DSTU2).
+ORDER_TYPES = frozenset(
+    {"MedicationRequest", "MedicationOrder", "ServiceRequest", "ProcedureRequest"}
+)
 _CODED_ORDERS = frozenset({"ServiceRequest", "ProcedureRequest"})
+_CELL_TREATMENTS = frozenset({OrderKind.MSC, OrderKind.STEM_CELL_UNSPECIFIED})
 _DEAD_STATUSES = {"entered-in-error", "cancelled", "revoked", "completed", "stopped"}
 _RESEARCH_STUDY = "http://hl7.org/fhir/StructureDefinition/workflow-researchStudy"
+# Why a referenced Medication could not be read, when the edge did not say.
+NOT_IN_REQUEST = "not in the request"
+NO_TARGET = "the reference names no resource"
 
 
 def _describe(found: Code | TextPattern) -> str:
@@ -57,14 +72,19 @@ def _all(valueset: ValueSet, concepts: list[Concept]) -> list[Found]:
     return found
 
 
-def _cell_kind(concepts: list[Concept]) -> tuple[OrderKind, Found] | None:
-    """MSC or HSCT by the precedence in the module docstring, or None."""
+def _cell_kind(concepts: list[Concept], unspecified: bool = True) -> tuple[OrderKind, Found] | None:
+    """MSC or HSCT by the precedence in the module docstring; else (with `unspecified`)
+    stem cells named with no MSC or HSCT word and no transplant; or None."""
     hsct = _all(load("hsct"), concepts) or _all(load("hsct_graft"), concepts)
     if hsct:
         return OrderKind.HSCT, hsct[0]
     msc = _all(load("msc_orders"), concepts)
     if msc:
         return OrderKind.MSC, msc[0]
+    if unspecified:
+        words = _all(load("stem_cell_unspecified"), concepts)
+        if words and not any(w.attributes.get("transplant") for w in words):
+            return OrderKind.STEM_CELL_UNSPECIFIED, words[0]
     return None
 
 
@@ -83,12 +103,42 @@ def _kind(
 
 def _instructions(order: Resource) -> list[Concept]:
     """The order's free-text instructions, each as a text-only Concept."""
-    texts = [note.string("text") for note in order.children("note")]
+    texts = _note_texts(order)
     texts.append(order.string("patientInstruction"))  # ServiceRequest
     for dosage in order.children("dosageInstruction"):
         texts += [dosage.string("text"), dosage.string("patientInstruction")]
     concepts = [Concept((), (" ".join(t.split()),)) for t in texts if t]
     return concepts + order.concepts("orderDetail")
+
+
+def _note_texts(order: Resource) -> list[str | None]:
+    """The order's notes: Annotations, or DSTU2 MedicationOrder's plain string."""
+    if order.type == "MedicationOrder":
+        return [order.string("note")]
+    return [note.string("text") for note in order.children("note")]
+
+
+def _medication(
+    order: Resource, unresolved: list[str], unread: Mapping[str, str]
+) -> tuple[list[Concept], str | None]:
+    """What a medication order names, and (when a referenced Medication could not be had
+    and its reference's `display` was read instead) why it could not be had."""
+    concepts = medication_concepts(order, unresolved)
+    references = [order.reference("medicationReference")]
+    if order.type == "MedicationRequest" and "medication" in order:  # R5 CodeableReference
+        r5 = order.child("medication")
+        references.append(r5.reference("reference") if r5 is not None else None)
+    why: str | None = None
+    for reference in references:
+        if reference is None or not reference.display or order.resolve(reference) is not None:
+            continue
+        concepts.append(Concept((), (" ".join(reference.display.split()),)))
+        target = target_of(reference.reference)
+        if target is None:
+            why = why or NO_TARGET
+        else:
+            why = why or unread.get(f"{target[0]}/{target[1]}", NOT_IN_REQUEST)
+    return concepts, why
 
 
 def _not_treatment(order: Resource, concepts: list[Concept]) -> bool:
@@ -114,9 +164,18 @@ def _reason(order: Resource, unresolved: list[str]) -> tuple[OrderReason, list[s
     reasonReference is resolved (contained, draft bundle, prefetch); an
     unresolvable one still counts through its `display`. Also returns the reasons read.
     """
-    concepts = order.concepts("reasonCode")
+    if order.type == "MedicationOrder":  # DSTU2: one reasonCodeableConcept / reasonReference
+        concepts = [order.concept("reasonCodeableConcept")]
+        found = order.reference("reasonReference") if "reasonReference" in order else None
+        references = [found] if found is not None else []
+    else:
+        concepts = order.concepts("reasonCode")
+        references = order.references("reasonReference")
+    # Noted, yet read: the public sandbox's R4 drafts send one reasonCode object, no list.
+    # Read only to find an MS reason: a malformed element never silences the warning.
+    malformed = [] if concepts else order.concepts("reasonCode", lone=True)
     sources: list[str] = []
-    for reference in order.references("reasonReference"):
+    for reference in references:
         target = order.resolve(reference)
         if target is not None:
             concepts.append(target.concept("code"))
@@ -127,10 +186,10 @@ def _reason(order: Resource, unresolved: list[str]) -> tuple[OrderReason, list[s
         if reference.display:
             concepts.append(Concept((), (" ".join(reference.display.split()),)))
     readable = [c for c in concepts if c]
-    if not readable:
-        return OrderReason.NONE, sources, readable
-    if any(classify_concept(c) is not None for c in readable):
+    if any(classify_concept(c) is not None for c in (*readable, *malformed)):
         return OrderReason.MS, sources, readable
+    if not readable and not any(malformed):
+        return OrderReason.NONE, sources, readable
     return OrderReason.NON_MS, sources, readable
 
 
@@ -149,7 +208,7 @@ def _msc_indication(order: Resource, reasons: list[Concept]) -> str | None:
     for extension in order.children("extension"):
         if extension.string("url") == _RESEARCH_STUDY and "valueReference" in extension:
             return "trial"
-    texts = [note.string("text") for note in order.children("note")]
+    texts = _note_texts(order)
     for reference in order.references("supportingInformation"):
         texts += [reference.display, reference.reference]
     for text in texts:
@@ -160,32 +219,45 @@ def _msc_indication(order: Resource, reasons: list[Concept]) -> str | None:
 
 
 def draft_order_of(
-    order: Resource, config: MappingConfig, unresolved: list[str]
+    order: Resource,
+    config: MappingConfig,
+    unresolved: list[str],
+    unread: Mapping[str, str] | None = None,
 ) -> DraftOrder | None:
     """The DraftOrder fact for one draft resource, or None when it is not an order.
-    References the request does not hold go to `unresolved` ('Type/id')."""
+    References the request does not hold go to `unresolved` ('Type/id'); `unread`: why
+    ones the edge looked for could not be had."""
     if order.type not in ORDER_TYPES:
         return None
     if order.code("status") in _DEAD_STATUSES:
         return None
+    return order_fact(order, config, unresolved, unread or {})
+
+
+def order_fact(
+    order: Resource, config: MappingConfig, unresolved: list[str], unread: Mapping[str, str]
+) -> DraftOrder:
+    """The fact for one order resource, whatever its status (`status` says it)."""
+    unavailable: str | None = None
     if order.type in _CODED_ORDERS:
         concepts = [order.concept("code")]
     else:
-        concepts = medication_concepts(order, unresolved)
+        concepts, unavailable = _medication(order, unresolved, unread)
     kind, found, dmt = _kind(concepts, config)
     where = ""
     if kind is OrderKind.OTHER:  # the product may be named only in the instructions
         instructions = _instructions(order)
-        cell = _cell_kind(instructions)
+        cell = _cell_kind(instructions, unspecified=False)  # a note mentioning stem cells: no
         if cell is not None:
             kind, found = cell
             concepts = concepts + instructions
             where = "instructions: "
-    if kind is OrderKind.MSC and _not_treatment(order, concepts):
+    if kind in _CELL_TREATMENTS and _not_treatment(order, concepts):
         kind, found = OrderKind.OTHER, None
     matched_by = dmt[2] if dmt else (f"{where}{_describe(found)}" if found else None)
     msc_product = found.attributes.get("product") if found and kind is OrderKind.MSC else None
     product = next((c.text[:120] for c in concepts if c.text), None)
+    status = order.code("status")
     if kind is OrderKind.OTHER:  # no rule judges it: why it is ordered is not read
         return DraftOrder(
             ref=order.ref,
@@ -193,9 +265,10 @@ def draft_order_of(
             kind=kind,
             product=product,
             sources=(order.ref,),
+            status=status,
         )
     reason, reason_sources, reasons = _reason(order, unresolved)
-    indication = _msc_indication(order, reasons) if kind is OrderKind.MSC else None
+    indication = _msc_indication(order, reasons) if kind in _CELL_TREATMENTS else None
     return DraftOrder(
         ref=order.ref,
         resource_type=order.type,
@@ -208,4 +281,7 @@ def draft_order_of(
         dmt_efficacy=dmt[1] if dmt else None,
         msc_product=msc_product,
         msc_indication=indication,
+        judged_by_display=unavailable is not None,
+        medication_unread=unavailable,
+        status=status,
     )

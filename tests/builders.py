@@ -138,9 +138,11 @@ def hook_request(
         "medicationStatements": bundle(),
         "medicationAdministrations": bundle(),
         "observations": bundle(),
+        "imagingObservations": bundle(),
         "procedures": bundle(),
         "encounters": bundle(),
         "mriReports": bundle(),
+        "serviceRequests": bundle(),
     }
     full_prefetch.update(prefetch)
     return {

@@ -20,6 +20,7 @@ OPTIONAL_KEYS = ["conditions", "medicationRequests", "medicationStatements"]
 OPTIONAL_KEYS += [
     "medicationAdministrations",
     "observations",
+    "imagingObservations",
     "procedures",
     "encounters",
     "mriReports",

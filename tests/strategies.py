@@ -522,6 +522,7 @@ def orders_in_damaged_records(
         "medicationStatements",
         "medicationAdministrations",
         "observations",
+        "imagingObservations",
         "procedures",
         "encounters",
     ):

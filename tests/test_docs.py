@@ -16,7 +16,7 @@ from prometheus_client import REGISTRY, Counter, Histogram
 from typer.testing import CliRunner
 
 from cds_service import cli
-from cds_service.catalogue import PREFETCH, REQUIRED_PREFETCH, SERVICES
+from cds_service.catalogue import PATIENT_VIEW_PREFETCH, PREFETCH, REQUIRED_PREFETCH, SERVICES
 from cds_service.config import TABLE_BEGIN, TABLE_END, markdown_table
 from cds_service.ops import metrics
 from tests.conftest import make_settings
@@ -82,9 +82,13 @@ def test_services_table_matches_catalogue() -> None:
 def test_prefetch_table_matches_services() -> None:
     """The prefetch table to configure by hand equals every service's prefetch templates."""
     rows = table_after("| Key | FHIR query | Required |", EHR)
+    rows = [[cell.replace("\\|", "|") for cell in row] for row in rows]  # escaped in markdown
     expected = [[k, v, "yes" if k in REQUIRED_PREFETCH else "no"] for k, v in PREFETCH.items()]
+    expected += [[k, v, "no (patient-view only)"] for k, v in PATIENT_VIEW_PREFETCH.items()]
     assert rows == expected
-    assert all(s.prefetch == PREFETCH for s in SERVICES.values())
+    for service in SERVICES.values():
+        extra = PATIENT_VIEW_PREFETCH if service.hook == "patient-view" else {}
+        assert service.prefetch == {**PREFETCH, **extra}
 
 
 def test_metrics_table_names_every_metric() -> None:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from cards.render import EXPLANATION_KEY
 from fhir_mappings.valuesets import load
-from tests.builders import SNOMED, med_request, ms_condition, service_request
+from tests.builders import SNOMED, condition, med_request, ms_condition, service_request
 from tests.builders import hook_request as build
 
 HOOKS = ["order-select", "order-sign"]
@@ -412,3 +412,332 @@ def test_not_an_msc_product_is_an_override_reason(client: TestClient, hook: str)
     assert {"code": "notMscProduct", "display": "Not an MSC product"}.items() <= next(
         r for r in card["overrideReasons"] if r["code"] == "notMscProduct"
     ).items()
+
+
+# --- medicationReference the request lacks: judged by its display -----------------------
+
+EPIC_DISPLAY = "MESENCHYMAL STEM CELL (ALLOGENEIC, UMBILICAL CORD) IV INFUSION"
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_medication_reference_display_judges_when_no_server(client: TestClient, hook: str) -> None:
+    """Epic's usual order, Medication not sent and no fhirServer: warned by its display,
+    and the explanation says the order was judged by the display and why."""
+    draft = med_request(
+        "mr-ref", medicationReference={"reference": "Medication/eMSC1", "display": EPIC_DISPLAY}
+    )
+    cards = msc_cards(client, hook, draft)
+    assert len(cards) == 1
+    facts = facts_of(cards[0])
+    assert facts["orderJudgedBy"].startswith("medicationReference.display")
+    assert facts["medicationUnavailable"] == "not in the request; no fhirServer to read it from"
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_display_of_a_medication_in_the_request_is_not_what_judges(
+    client: TestClient, hook: str
+) -> None:
+    """A contained Medication that names nothing MSC wins over an MSC-looking display."""
+    draft = med_request(
+        "mr-c",
+        medicationReference={"reference": "#m", "display": EPIC_DISPLAY},
+        contained=[{"resourceType": "Medication", "id": "m", "code": {"text": "Baclofen"}}],
+    )
+    assert msc_cards(client, hook, draft) == []
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_display_only_reference_is_judged_and_says_it_names_nothing(
+    client: TestClient, hook: str
+) -> None:
+    """A medicationReference with only a display (no reference) is judged by it."""
+    draft = med_request("mr-d", medicationReference={"display": "Wharton's jelly MSC"})
+    cards = msc_cards(client, hook, draft)
+    assert [facts_of(c)["medicationUnavailable"] for c in cards] == [
+        "the reference names no resource"
+    ]
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_haematopoietic_display_is_never_msc(client: TestClient, hook: str) -> None:
+    """An AHSCT product known only by its display stays HSCT."""
+    draft = med_request(
+        "mr-h",
+        medicationReference={
+            "reference": "Medication/x",
+            "display": "Autologous haematopoietic stem cell transplantation + UC-MSC",
+        },
+    )
+    assert msc_cards(client, hook, draft) == []
+
+
+# --- DSTU2 MedicationOrder --------------------------------------------------------------
+
+
+def medication_order(oid: str, text: str, **extra: Any) -> dict[str, Any]:
+    """A DSTU2 MedicationOrder draft as the public sandbox builds one."""
+    return {
+        "resourceType": "MedicationOrder",
+        "id": oid,
+        "status": "draft",
+        "patient": {"reference": "Patient/pat-1"},
+        "dateWritten": "2026-01-01",
+        "medicationCodeableConcept": {"text": text},
+        **extra,
+    }
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_dstu2_medication_order_is_read_like_a_medication_request(
+    client: TestClient, hook: str
+) -> None:
+    """A DSTU2 MedicationOrder naming an MSC product warns, with a delete of that order."""
+    cards = msc_cards(client, hook, medication_order("mo-1", "Mesenchymal stem cell infusion"))
+    assert len(cards) == 1
+    delete = cards[0]["suggestions"][0]["actions"][0]
+    assert delete == {**delete, "type": "delete", "resourceId": "MedicationOrder/mo-1"}
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_dstu2_medication_order_reason_and_note_are_read(client: TestClient, hook: str) -> None:
+    """DSTU2's single reasonCodeableConcept (acute GVHD) silences; a string note names it."""
+    gvhd = {"coding": [{"system": SNOMED, "code": "402355000"}]}
+    order = medication_order("mo-2", "UC-MSC", reasonCodeableConcept=gvhd)
+    assert msc_cards(client, hook, order) == []
+    noted = medication_order("mo-3", "Miscellaneous medication", note="Wharton's jelly MSC IV")
+    assert len(msc_cards(client, hook, noted)) == 1
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_dstu2_medication_order_ahsct_is_not_msc(client: TestClient, hook: str) -> None:
+    """A DSTU2 order for haematopoietic cells is never flagged MSC."""
+    order = medication_order("mo-4", "Autologous peripheral blood stem cells (CD34+)")
+    assert msc_cards(client, hook, order) == []
+
+
+def test_sandbox_r4_draft_with_a_lone_reason_code_is_read() -> None:
+    """The sandbox's R4 draft sends reasonCode as one object: read (and noted)."""
+    from fhir_mappings.build import PatientRecord, read_drafts
+    from fhir_mappings.facts import OrderReason
+
+    draft = med_request(
+        "mr-s", text="MSC", reasonCode={"coding": [{"system": SNOMED, "code": "24700007"}]}
+    )
+    drafts = {"resourceType": "Bundle", "entry": [{"resource": draft}]}
+    reading = read_drafts(PatientRecord("pat-1", {}, drafts))
+    assert [o.reason for o in reading.orders] == [OrderReason.MS]
+    assert [n.element for n in reading.notes] == ["reasonCode"]
+
+
+# --- acute GVHD on the record, CIS history ------------------------------------------------
+
+
+def gvhd_condition(clinical: str = "active") -> dict[str, Any]:
+    return condition("gvhd-1", code="402355000", clinical=clinical)
+
+
+def cards_with(client: TestClient, draft: dict[str, Any], *conditions: dict[str, Any]) -> list[Any]:
+    body = build("order-sign", drafts=[draft], conditions=[ms_condition(), *conditions])
+    response = client.post("/cds-services/ms-order-sign", json=body)
+    assert response.status_code == 200, response.text
+    return [c["source"]["topic"]["code"] for c in response.json()["cards"]]
+
+
+def test_active_gvhd_on_the_record_is_the_reason_when_the_order_states_none(
+    client: TestClient,
+) -> None:
+    """An MSC order stating no reason, acute GVHD active on the problem list: no warning."""
+    assert "mscWarning" not in cards_with(
+        client, med_request("m", text="Ryoncil"), gvhd_condition()
+    )
+
+
+def test_resolved_gvhd_or_a_stated_ms_reason_still_warns(client: TestClient) -> None:
+    """A resolved GVHD does not count; nor does an active one when the order states MS."""
+    order = med_request("m", text="UC-MSC")
+    assert "mscWarning" in cards_with(client, order, gvhd_condition("resolved"))
+    ms_reason = med_request("m", text="UC-MSC", reasonCode=[{"text": "Multiple sclerosis"}])
+    assert "mscWarning" in cards_with(client, ms_reason, gvhd_condition())
+
+
+def test_chronic_gvhd_on_the_record_does_not_silence(client: TestClient) -> None:
+    """Chronic GVHD is no recognised MSC indication, on the record as on the order."""
+    chronic = condition("cgvhd", code="D89.811", system=ICD)
+    assert "mscWarning" in cards_with(client, med_request("m", text="UC-MSC"), chronic)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Relapsing remitting multiple sclerosis, initially CIS 2017",
+        "Multiple sclerosis (converted from clinically isolated syndrome)",
+        "CIS converted to relapsing-remitting multiple sclerosis",
+    ],
+)
+def test_text_ms_diagnosis_naming_its_cis_history_is_ms(client: TestClient, text: str) -> None:
+    """A text-only MS diagnosis that mentions its CIS history makes the patient one with MS."""
+    body = build("order-sign", drafts=[med_request("m", text="UC-MSC")], conditions=[])
+    body["prefetch"]["conditions"] = {
+        "resourceType": "Bundle",
+        "entry": [{"resource": condition("dx", text=text)}],
+    }
+    response = client.post("/cds-services/ms-order-sign", json=body)
+    assert [c["source"]["topic"]["code"] for c in response.json()["cards"]] == ["mscWarning"]
+
+
+@pytest.mark.parametrize("text", ["Clinically isolated syndrome", "CIS, suspected MS"])
+def test_current_cis_is_still_not_ms(client: TestClient, text: str) -> None:
+    """A CIS stated as the current diagnosis is not MS: no warning for a reasonless order."""
+    body = build("order-sign", drafts=[med_request("m", text="UC-MSC")], conditions=[])
+    body["prefetch"]["conditions"] = {
+        "resourceType": "Bundle",
+        "entry": [{"resource": condition("dx", text=text)}],
+    }
+    response = client.post("/cds-services/ms-order-sign", json=body)
+    assert response.json()["cards"] == []
+
+
+# --- "stem cell therapy" naming no product ---------------------------------------------------
+
+UNSPECIFIED = [
+    "Stem cell therapy",
+    "Stem cell infusion IV",
+    "Stem-cell injection, knee",
+    "Terapia con células madre",
+    "Injection de cellules souches",
+    "Stammzelltherapie",
+    "Infusione di cellule staminali",
+    "Terapia com células-tronco",
+]
+
+
+def topics(client: TestClient, hook: str, *drafts: dict[str, Any], **extra: Any) -> list[str]:
+    body = build(hook, drafts=list(drafts), conditions=[ms_condition()], **extra)
+    response = client.post(f"/cds-services/ms-{hook}", json=body)
+    assert response.status_code == 200, response.text
+    return [c["source"]["topic"]["code"] for c in response.json()["cards"]]
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+@pytest.mark.parametrize("text", UNSPECIFIED)
+def test_stem_cells_naming_no_product_ask_which(client: TestClient, hook: str, text: str) -> None:
+    """A stem cell order with no MSC or haematopoietic word: one warning asking which product."""
+    body = build(hook, drafts=[med_request("sc", text=text)], conditions=[ms_condition()])
+    response = client.post(f"/cds-services/ms-{hook}", json=body)
+    cards = response.json()["cards"]
+    assert [(c["source"]["topic"]["code"], c["indicator"]) for c in cards] == [
+        ("stemCellClarify", "warning")
+    ]
+    assert "suggestions" not in cards[0]  # nothing to delete: the order may be legitimate
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_stem_cells_in_a_haematopoietic_context_stay_silent(client: TestClient, hook: str) -> None:
+    """A prior AHSCT, or an HSCT order beside it, or a transplant: no card at all."""
+    plain = med_request("sc", text="Stem cell infusion")
+    prior = {
+        "resourceType": "Procedure",
+        "id": "p1",
+        "status": "completed",
+        "code": {"coding": [{"system": SNOMED, "code": "234336002"}]},
+        "subject": {"reference": "Patient/pat-1"},
+    }
+    assert (
+        topics(
+            client,
+            hook,
+            plain,
+            procedures={"resourceType": "Bundle", "entry": [{"resource": prior}]},
+        )
+        == []
+    )
+    mobilisation = med_request("g", text="G-CSF stem cell mobilisation")
+    assert topics(client, hook, plain, mobilisation) == []
+    assert topics(client, hook, med_request("t", text="Stem cell transplant")) == []
+
+
+def test_stem_cells_without_ms_or_with_a_trial_stay_silent(client: TestClient) -> None:
+    """No MS in the record, or a registered trial on the order: no clarify card."""
+    body = build("order-sign", drafts=[med_request("sc", text="Stem cell therapy")], conditions=[])
+    assert client.post("/cds-services/ms-order-sign", json=body).json()["cards"] == []
+    trial = med_request("sc", text="Stem cell therapy", note=[{"text": "NCT03355365"}])
+    assert topics(client, "order-sign", trial) == []
+
+
+def test_a_note_mentioning_stem_cells_does_not_make_an_order_ambiguous(
+    client: TestClient,
+) -> None:
+    """Only the order's own name counts: amoxicillin with a stem cell note gets no card."""
+    order = med_request(
+        "a", text="Amoxicillin 500 mg", note=[{"text": "asks about stem cell therapy"}]
+    )
+    assert topics(client, "order-sign", order) == []
+
+
+# --- patient-view: MSC orders already in the record (Oracle Health: no order hooks) --------
+
+
+def history_order(status: str, text: str = "UC-MSC infusion", kind: str = "med") -> dict[str, Any]:
+    if kind == "service":
+        return service_request("sr-h", text=text, status=status)
+    return med_request("mr-h", text=text, status=status, intent="order")
+
+
+def patient_view_msc(client: TestClient, *orders: dict[str, Any]) -> list[dict[str, Any]]:
+    meds = [o for o in orders if o["resourceType"] == "MedicationRequest"]
+    services = [o for o in orders if o["resourceType"] == "ServiceRequest"]
+    body = build(
+        "patient-view",
+        conditions=[ms_condition()],
+        medicationRequests={"resourceType": "Bundle", "entry": [{"resource": m} for m in meds]},
+        serviceRequests={"resourceType": "Bundle", "entry": [{"resource": s} for s in services]},
+    )
+    response = client.post("/cds-services/ms-patient-view", json=body)
+    assert response.status_code == 200, response.text
+    return [c for c in response.json()["cards"] if c["source"]["topic"]["code"] == "mscWarning"]
+
+
+@pytest.mark.parametrize("kind", ["med", "service"])
+@pytest.mark.parametrize("status", ["active", "on-hold", "unknown"])
+def test_open_msc_order_in_the_record_is_warned_at_patient_view_without_delete(
+    client: TestClient, kind: str, status: str
+) -> None:
+    """An open MSC order in the history warns at patient-view; no delete for a non-draft."""
+    cards = patient_view_msc(client, history_order(status, kind=kind))
+    assert len(cards) == 1
+    assert facts_of(cards[0])["orderInRecord"] == {"status": status}
+    actions = [a for s in cards[0].get("suggestions", []) for a in s["actions"]]
+    assert not [a for a in actions if a["type"] == "delete"]
+
+
+def test_draft_msc_order_in_the_record_may_be_deleted(client: TestClient) -> None:
+    """A draft MSC order in the record: warned, with the delete suggestion."""
+    cards = patient_view_msc(client, history_order("draft"))
+    assert [a["type"] for a in cards[0]["suggestions"][0]["actions"]] == ["delete"]
+
+
+@pytest.mark.parametrize(
+    "status", ["completed", "stopped", "cancelled", "revoked", "entered-in-error"]
+)
+def test_closed_msc_orders_in_the_record_are_not_warned(client: TestClient, status: str) -> None:
+    """Given, stopped, cancelled or erroneous: nothing left to prevent, no warning."""
+    assert patient_view_msc(client, history_order(status)) == []
+
+
+def test_ahsct_order_in_the_record_is_never_msc(client: TestClient) -> None:
+    """An active AHSCT order with MSC co-infusion wording in the history: no MSC warning."""
+    order = history_order(
+        "active", "Autologous haematopoietic stem cell transplantation + UC-MSC", kind="service"
+    )
+    assert patient_view_msc(client, order) == []
+
+
+def test_history_msc_order_for_gvhd_is_not_warned(client: TestClient) -> None:
+    """An active remestemcel-L order for acute GVHD in the record: no warning."""
+    order = med_request(
+        "mr-g",
+        text="Ryoncil",
+        status="active",
+        reasonCode=[{"coding": [{"system": ICD, "code": "D89.810"}]}],
+    )
+    assert patient_view_msc(client, order) == []

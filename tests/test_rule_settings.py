@@ -85,8 +85,10 @@ def test_invalid_threshold_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_hook_visibility() -> None:
-    """patient-view shows the four advice topics; order hooks mscWarning first, then DMT topics."""
+    """patient-view: mscWarning (orders in the record) and the four advice topics; order
+    hooks mscWarning first, the stem cell clarification, then the DMT topics."""
     assert [r.topic for r in rules_for("patient-view")] == [
+        "mscWarning",
         "ahsctReferral",
         "dmtEscalation",
         "ppmsOcrelizumab",
@@ -96,6 +98,7 @@ def test_hook_visibility() -> None:
         assert [r.topic for r in rules_for(hook)] == [
             "mscWarning",
             "dmtOrderCheck",
+            "stemCellClarify",
             "dmtEscalation",
             "ppmsOcrelizumab",
         ]

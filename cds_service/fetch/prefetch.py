@@ -6,12 +6,17 @@ fhirServer (all at once, within the request's deadline). A key whose template
 cannot be rendered is not fetched. A required key (REQUIRED_PREFETCH) that
 cannot be had -> 412 saying which and why; an optional one -> answered anyway,
 with `PatientRecord.missing` saying what is missing and why (PHI-free reasons).
-A fhirServer the host rules refuse -> 412, and no connection is made.
+A fhirServer the host rules refuse -> 412, and no connection is made. A key the
+server refuses (HTTP 4xx other than 401/403/429) is searched again by its fallback
+queries when it has any (`catalogue.fallback_queries`: the Observation search one code at
+a time, with no system), in one more parallel round within the same deadline.
 
 `references` ('Medication/x': what the draft orders name but the request lacks) are
 read in the same parallel round as the missing keys, with the same guard, token,
 per-call timeout and deadline; each one read is added to the record under its
-reference, where the drafts' reference lookup finds it. `required=False` defers the
+reference, where the drafts' reference lookup finds it; each one that cannot be had is
+named in `PatientRecord.unread` with why (no fhirServer, "HTTP 404", "timeout", ...), so
+the order can say it was judged by the reference's display. `required=False` defers the
 412 to `require_prefetch`, for a caller that knows only after reading them whether
 the record is needed at all.
 """
@@ -19,17 +24,19 @@ the record is needed at all.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 
 from cds_hooks import HookRequest, ServiceDefinition, bare_patient_id
-from cds_service.catalogue import REQUIRED_PREFETCH
+from cds_service.catalogue import REQUIRED_PREFETCH, fallback_queries
 from cds_service.config.settings import Settings
 from cds_service.errors import PrefetchUnavailable
-from cds_service.fetch.client import FetchLimits, FhirServer, fetch_all, new_client
+from cds_service.fetch.client import Fetched, FetchLimits, FhirServer, fetch_all, new_client
 from cds_service.fetch.guard import Resolver, ServerPolicy, ServerUnreachable, check_server
 from cds_service.fetch.templates import UnresolvedToken, render
 from cds_service.ops.metrics import count_fetch
@@ -37,7 +44,12 @@ from fhir_mappings.build import PatientRecord
 
 __all__ = ["is_outcome_stand_in", "missing_keys", "require_prefetch", "resolve_prefetch"]
 
+log = logging.getLogger("ms_cds.fhir")
 NO_SERVER = "not in prefetch and no fhirServer was given to fetch it from"
+NO_SERVER_READ = "not in the request; no fhirServer to read it from"
+READ_FAILED = "not in the request; reading it from the fhirServer failed: "
+NOT_RETURNED = "not in the request; the fhirServer did not return it"
+NOT_READABLE = "not in the request; its id is no FHIR id, so it was not read"
 STAND_IN_NO_SERVER = "prefetch held an OperationOutcome and no fhirServer was given"
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # FHIR R4 id
 
@@ -93,11 +105,17 @@ async def resolve_prefetch(
             request, service, missing, wanted, settings, deadline, client, resolver
         )
         prefetch.update(fetched)
+    unread = {
+        r: _unread(gaps.get(r), r in wanted, bool(request.fhirServer))
+        for r in references
+        if r not in prefetch
+    }
     record = PatientRecord(
         patient_id=patient_id,
         prefetch=prefetch,
         draft_orders=draft_orders,
         missing={k: gaps[k] for k in service.prefetch or {} if k in gaps},
+        unread=unread or None,
     )
     if required:
         require_prefetch(record)
@@ -113,6 +131,15 @@ def require_prefetch(record: PatientRecord) -> None:
             *(f"required prefetch '{k}' could not be had: {missing[k]}" for k in keys),
             expressions=[f"prefetch.{k}" for k in keys],
         )
+
+
+def _unread(gap: str | None, readable: bool, server: bool) -> str:
+    """Why a reference could not be read, for the order's explanation."""
+    if not server:
+        return NO_SERVER_READ
+    if not readable:
+        return NOT_READABLE
+    return NOT_RETURNED if gap is None else READ_FAILED + gap
 
 
 def _readable(reference: str) -> bool:
@@ -134,7 +161,8 @@ async def _fetch(
     """(values fetched, gaps by key) for the missing keys and the references, one round."""
     if not request.fhirServer:
         sent = request.prefetch or {}
-        return {}, {k: STAND_IN_NO_SERVER if k in sent else NO_SERVER for k in keys}
+        none = {k: STAND_IN_NO_SERVER if k in sent else NO_SERVER for k in keys}
+        return {}, none | dict.fromkeys(references, NO_SERVER)
     gaps: dict[str, str] = {}
     paths: dict[str, str] = {}
     # As the context model reads it: "Patient/x" is x (the raw value, checked by the guard).
@@ -149,6 +177,7 @@ async def _fetch(
     paths.update(labels)
     if not paths:
         return {}, gaps
+    named = [labels.get(p, p) for p in paths]  # gaps by key, and by reference
     try:
         async with asyncio.timeout_at(deadline):
             origin = await check_server(
@@ -156,33 +185,98 @@ async def _fetch(
             )
     except TimeoutError:
         count_fetch("timeout", len(paths))
-        return {}, gaps | dict.fromkeys(paths, "deadline exceeded")
+        return {}, gaps | dict.fromkeys(named, "deadline exceeded")
     except ServerUnreachable:
         count_fetch("unresolved", len(paths))
-        return {}, gaps | dict.fromkeys(paths, "fhirServer host name not resolved")
+        return {}, gaps | dict.fromkeys(named, "fhirServer host name not resolved")
     auth = request.fhirAuthorization
     token = auth.access_token.get_secret_value() if auth is not None else None
     limits = FetchLimits.from_settings(settings)
-    if client is None:
-        async with new_client(settings) as own:
-            results = await fetch_all(
-                FhirServer(own, request.fhirServer, origin, token, limits), paths, deadline
-            )
-    else:
-        results = await fetch_all(
-            FhirServer(client, request.fhirServer, origin, token, limits), paths, deadline
-        )
+    async with _pool(settings, client) as pool:
+        server = FhirServer(pool, request.fhirServer, origin, token, limits)
+        results = await fetch_all(server, paths, deadline)
+        await _fall_back(server, service, context, results, deadline)
     values: dict[str, Any] = {}
     for key, result in results.items():
         if key in labels:
             if _is_resource(result.value, labels[key]):
                 values[labels[key]] = result.value
+            elif result.gap is not None:
+                gaps[labels[key]] = result.gap
             continue
         if result.value is not None:
             values[key] = result.value
         if result.gap is not None:
             gaps[key] = result.gap
     return values, gaps
+
+
+@asynccontextmanager
+async def _pool(
+    settings: Settings, client: httpx.AsyncClient | None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The shared pool, or a short-lived one for this request."""
+    if client is not None:
+        yield client
+        return
+    async with new_client(settings) as own:
+        yield own
+
+
+# Answers a different query may get past (not: unauthorised, forbidden, rate-limited).
+_REFUSED = re.compile(r"HTTP 4(?!01|03|29)\d\d")
+
+
+async def _fall_back(
+    server: FhirServer,
+    service: ServiceDefinition,
+    context: dict[str, Any],
+    results: dict[str, Fetched],
+    deadline: float,
+) -> None:
+    """Keys the server refused (HTTP 4xx) searched again by their fallback queries
+    (catalogue.fallback_queries: an Observation search one code at a time), all at
+    once within the same deadline; each key's answers merged into one Bundle."""
+    retries: dict[str, tuple[str, str]] = {}
+    templates = service.prefetch or {}
+    for key, result in results.items():
+        if key not in templates or result.gap is None or not _REFUSED.fullmatch(result.gap):
+            continue
+        for i, template in enumerate(fallback_queries(key, templates[key])):
+            retries[f"{key} fallback {i + 1}"] = (key, render(template, context))
+    if not retries:
+        return
+    answers = await fetch_all(server, {k: path for k, (_, path) in retries.items()}, deadline)
+    by_key: dict[str, list[Fetched]] = {}
+    for label, (key, _) in retries.items():
+        by_key.setdefault(key, []).append(answers[label])
+    for key, parts in by_key.items():
+        results[key] = _merged(parts, results[key].gap or "")
+        log.warning(
+            "fhir fetch fallback",
+            extra={"key": key, "outcome": results[key].gap or "ok", "pages": len(parts)},
+        )
+
+
+def _merged(parts: list[Fetched], refused: str) -> Fetched:
+    """The fallback searches' answers as one searchset Bundle (each resource once)."""
+    entries: dict[tuple[Any, Any], Any] = {}
+    for part in parts:
+        found = part.value.get("entry") if part.value is not None else None
+        for entry in found if isinstance(found, list) else ():
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            if isinstance(resource, dict):
+                entries.setdefault((resource.get("resourceType"), resource.get("id")), entry)
+    failed = [p.gap for p in parts if p.gap is not None]
+    if len(failed) == len(parts) and not entries:
+        return Fetched(None, f"{refused}; searched code by code: {failed[0]}")
+    bundle = {"resourceType": "Bundle", "type": "searchset", "entry": list(entries.values())}
+    if failed:
+        gap = (
+            f"incomplete: {len(failed)} of {len(parts)} code-by-code searches failed ({failed[0]})"
+        )
+        return Fetched(bundle, gap)
+    return Fetched(bundle)
 
 
 def _is_resource(value: Any, reference: str) -> bool:

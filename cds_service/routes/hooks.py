@@ -37,8 +37,8 @@ _BODY_DOC: dict[str, Any] = {
 
 
 @router.get("/cds-services", summary="CDS Hooks discovery")
-async def discovery() -> dict[str, Any]:
-    return discovery_document()
+async def discovery(runtime: Annotated[Runtime, Depends(get_runtime)]) -> dict[str, Any]:
+    return discovery_document(runtime.services())
 
 
 @dataclass
@@ -96,7 +96,7 @@ async def _answer(
     settings = runtime.settings
     # Authentication first: an unverified client learns nothing else.
     client = await authenticate(request, settings, runtime.verifier)
-    service = SERVICES.get(service_id)
+    service = runtime.services().get(service_id)
     if service is None:
         raise NotFound(f"no CDS service '{service_id[:64]}'")
     with timer.stage("parse"):

@@ -2,6 +2,8 @@
 
 `load(name)` reads a file once and checks it: a code without a `source`, or a
 text pattern that does not compile, fails at start-up rather than at a patient.
+`searched_codes("Observation")`: every code of the sets whose `searched_in` names that
+type, for the prefetch queries that must name codes.
 """
 
 from __future__ import annotations
@@ -19,7 +21,15 @@ from fhir_mappings.textcap import matched_part
 if TYPE_CHECKING:
     from fhir_mappings.reader import Concept
 
-__all__ = ["Code", "TextPattern", "ValueSet", "ValueSetError", "all_value_sets", "load"]
+__all__ = [
+    "Code",
+    "TextPattern",
+    "ValueSet",
+    "ValueSetError",
+    "all_value_sets",
+    "load",
+    "searched_codes",
+]
 
 
 class ValueSetError(ValueError):
@@ -54,6 +64,9 @@ class ValueSet:
     # "fold_accents": texts lose their diacritics before matching, so one ASCII pattern
     # reads "células", "celulas" and "cèlulas" alike (orders are typed in many languages).
     fold_accents: bool = False
+    # "searched_in": the resource types whose searches name this set's codes (an EHR
+    # such as Epic refuses an Observation search naming no code or category).
+    searched_in: tuple[str, ...] = ()
 
     def _prepare(self, text: str) -> str:
         text = " ".join(matched_part(text).split())  # bounded: fhir_mappings.textcap
@@ -142,6 +155,7 @@ def _parse(name: str, raw: dict[str, Any]) -> ValueSet:
         dict(raw.get("system_aliases", {})),
         _any_of(patterns),
         bool(raw.get("fold_accents", False)),
+        tuple(raw.get("searched_in", ())),
     )
 
 
@@ -170,3 +184,26 @@ def all_value_sets() -> dict[str, ValueSet]:
         if p.name.endswith(".json")
     )
     return {name: load(name) for name in names}
+
+
+def searched_codes(resource_type: str) -> list[Code]:
+    """Every code of every value set searched in `resource_type`, in file then code order
+    (each system|code once)."""
+    found: dict[tuple[str, str], Code] = {}
+    for valueset in all_value_sets().values():
+        if resource_type in valueset.searched_in:
+            for key, code in valueset.codes.items():
+                if _names_a_test(code):
+                    found.setdefault(key, code)
+    return list(found.values())
+
+
+_TEST_SYSTEMS = ("http://loinc.org", "http://snomed.info/sct")
+
+
+def _names_a_test(code: Code) -> bool:
+    """A code an Observation.code can hold: LOINC or SNOMED, and no LOINC answer code
+    (LA...: a value, e.g. "Pregnant", never the test) or diagnosis code (ICD-10)."""
+    return code.system in _TEST_SYSTEMS and not (
+        code.system == "http://loinc.org" and code.code.startswith("LA")
+    )

@@ -37,6 +37,7 @@ SEARCHES = {
     "procedures": "/Procedure",
     "encounters": "/Encounter",
     "mriReports": "/DiagnosticReport",
+    "serviceRequests": "/ServiceRequest",
 }
 
 

@@ -10,6 +10,7 @@ import pytest
 import respx
 from fastapi.testclient import TestClient
 
+from cards.render import EXPLANATION_KEY
 from cds_service.app import create_app
 from cds_service.fetch import guard as fhir_guard
 from tests.builders import PATIENT_ID, med_request, ms_condition
@@ -106,6 +107,7 @@ def test_referenced_medication_is_fetched_with_the_record(fhir: respx.MockRouter
         "/Procedure",
         "/Encounter",
         "/DiagnosticReport",
+        "/ServiceRequest",
     ):
         fhir.get(path).respond(json=search_bundle())
     body = _order("order-select", order, "patient", *OPTIONAL_KEYS)
@@ -140,3 +142,80 @@ def test_patient_id_sent_as_a_reference_is_fetched_by_its_bare_id(
     response = _post(body, "ms-patient-view")
     assert response.status_code == 200, response.text
     assert patient.call_count == 1
+
+
+EPIC_DISPLAY = "MESENCHYMAL STEM CELL (ALLOGENEIC, UMBILICAL CORD) IV INFUSION"
+
+
+def _epic_order() -> dict[str, Any]:
+    reference = {"reference": f"Medication/{MED_ID}", "display": EPIC_DISPLAY}
+    return med_request("m1", medicationReference=reference)
+
+
+def _msc_facts(response: Any) -> list[dict[str, Any]]:
+    assert response.status_code == 200, response.text
+    return [
+        c["extension"][EXPLANATION_KEY]["facts"]
+        for c in response.json()["cards"]
+        if c["source"]["topic"]["code"] == "mscWarning"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        ({"status_code": 404, "json": {"resourceType": "OperationOutcome"}}, "HTTP 404"),
+        ({"status_code": 403, "json": {"resourceType": "OperationOutcome"}}, "HTTP 403"),
+        ({"status_code": 200, "json": {"resourceType": "Patient", "id": "x"}}, None),
+    ],
+)
+def test_medication_that_cannot_be_read_is_judged_by_its_display(
+    fhir: respx.MockRouter, answer: dict[str, Any], why: str | None
+) -> None:
+    """The Medication read fails (refused, missing, not a Medication): the order is judged by
+    its reference's display, warned, and the explanation says why the Medication is missing."""
+    fhir.get(f"/Medication/{MED_ID}").respond(**answer)
+    fhir.get(f"/Patient/{PATIENT_ID}").respond(json={"resourceType": "Patient", "id": PATIENT_ID})
+    fhir.route().respond(json=search_bundle())
+    body = _order("order-sign", _epic_order(), "patient", *OPTIONAL_KEYS)
+    body["prefetch"]["conditions"] = search_bundle(ms_condition())
+    facts = _msc_facts(_post(body, "ms-order-sign"))
+    expected = (
+        f"not in the request; reading it from the fhirServer failed: {why}"
+        if why
+        else "not in the request; the fhirServer did not return it"
+    )
+    assert [f["medicationUnavailable"] for f in facts] == [expected]
+
+
+def test_slow_medication_read_ends_at_the_call_timeout_and_still_warns(
+    fhir: respx.MockRouter,
+) -> None:
+    """A Medication read slower than the per-call timeout: cut at it, judged by display."""
+    import asyncio
+
+    import httpx
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(5)
+        return httpx.Response(200, json={})
+
+    fhir.get(f"/Medication/{MED_ID}").mock(side_effect=slow)
+    body = _order("order-sign", _epic_order())
+    body["prefetch"]["conditions"] = search_bundle(ms_condition())
+    app = create_app(production(fhir_call_timeout=0.2), clock=lambda: TODAY)
+    with TestClient(app) as client:
+        path = "/cds-services/ms-order-sign"
+        facts = _msc_facts(client.post(path, json=body, headers=signed_headers(path)))
+    assert [f["medicationUnavailable"] for f in facts] == [
+        "not in the request; reading it from the fhirServer failed: timeout"
+    ]
+
+
+def test_medication_read_wins_over_its_display(fhir: respx.MockRouter) -> None:
+    """The Medication read names baclofen: the MSC-looking display is not what judges."""
+    fhir.get(f"/Medication/{MED_ID}").respond(
+        json={"resourceType": "Medication", "id": MED_ID, "code": {"text": "Baclofen 10 mg"}}
+    )
+    body = _order("order-sign", _epic_order())
+    assert _msc_facts(_post(body, "ms-order-sign")) == []

@@ -36,7 +36,8 @@ def test_each_service_has_title_description_and_prefetch(client: TestClient) -> 
         assert service["title"] and service["description"]
         templates = service["prefetch"].values()
         fetched = {t.split("?")[0].split("/")[0] for t in templates}
-        assert fetched == PREFETCH_RESOURCES
+        viewing = {"ServiceRequest"} if service["hook"] == "patient-view" else set()
+        assert fetched == PREFETCH_RESOURCES | viewing
         assert all("{{context.patientId}}" in t for t in templates)
 
 

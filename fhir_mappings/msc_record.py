@@ -1,0 +1,56 @@
+"""The patient's record -> what the MSC warning reads beyond the draft orders.
+
+- Open MSC orders already in the record (MedicationRequest / MedicationOrder /
+  ServiceRequest / ProcedureRequest), for EHRs that call patient-view only (Oracle
+  Health). Open means draft, active, on-hold or unknown (or no status): each may still
+  be given. A completed or stopped order was given, a cancelled / revoked one never
+  will be, an entered-in-error one never existed: none of these can be prevented any
+  more, so none is warned about. Classified exactly as draft orders are, so an AHSCT
+  order in the history is never MSC.
+- Active acute GVHD Conditions: a recognised MSC indication (remestemcel-L is approved
+  for steroid-refractory acute GVHD) that stands in for an order stating no reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from fhir_mappings.config import MappingConfig
+from fhir_mappings.facts import DraftOrder, OrderKind
+from fhir_mappings.orders import ORDER_TYPES, order_fact
+from fhir_mappings.reader import Resource
+from fhir_mappings.valuesets import load
+
+__all__ = ["OPEN_STATUSES", "gvhd_conditions", "msc_orders_in_record"]
+
+OPEN_STATUSES = frozenset({"draft", "active", "on-hold", "unknown", None})
+_INACTIVE_CLINICAL = {"inactive", "resolved", "remission"}
+_EXCLUDED_VERIFICATION = {"refuted", "entered-in-error"}
+
+
+def msc_orders_in_record(resources: Iterable[Resource], config: MappingConfig) -> list[DraftOrder]:
+    """The open MSC orders among these record resources (other types are skipped)."""
+    found = []
+    for resource in resources:
+        if resource.type not in ORDER_TYPES or resource.code("status") not in OPEN_STATUSES:
+            continue
+        order = order_fact(resource, config, [], {})
+        if order.kind is OrderKind.MSC:
+            found.append(order)
+    return found
+
+
+def gvhd_conditions(conditions: Iterable[Resource]) -> list[str]:
+    """'Condition/id' of each current acute GVHD Condition (chronic GVHD is no
+    recognised MSC indication: the value set leaves it out)."""
+    valueset = load("gvhd_and_non_ms_reasons")
+    refs = []
+    for condition in conditions:
+        if condition.status("clinicalStatus") in _INACTIVE_CLINICAL:
+            continue
+        if condition.status("verificationStatus") in _EXCLUDED_VERIFICATION:
+            continue
+        hit = valueset.match_concept(condition.concept("code"))
+        if hit is not None and hit.attributes.get("indication") == "gvhd":
+            refs.append(condition.ref)
+    return refs
