@@ -1,9 +1,8 @@
 """Each demo patient through the real services: no prefetch, `fhirServer` = /demo/fhir
 on the same live server (uvicorn), as the sandbox or a curl would call it.
 
-Expectations are what the service should answer clinically. Where main cannot yet,
-the test is a strict xfail naming the issue that brings it: it fails loudly when the
-feature lands, and the marker is removed then.
+Expectations are what the service should answer clinically (each situation names its
+cards).
 """
 
 from __future__ import annotations
@@ -23,9 +22,6 @@ from cds_service.demo import curl_msc_order_select
 from demo_data import SITUATIONS, Situation
 from tests.conftest import TODAY, make_settings
 from tests.servers import uvicorn_server
-
-XFAIL: dict[str, str] = {  # situation id -> the issue its expectation still needs
-}
 
 
 @pytest.fixture(scope="module")
@@ -56,15 +52,7 @@ def _topics(cards: list[dict[str, Any]]) -> list[str]:
     return [c["source"]["topic"]["code"] for c in cards]
 
 
-@pytest.mark.parametrize(
-    "situation",
-    [
-        pytest.param(s, id=s.id, marks=[pytest.mark.xfail(strict=True, reason=XFAIL[s.id])])
-        if s.id in XFAIL
-        else pytest.param(s, id=s.id)
-        for s in SITUATIONS
-    ],
-)
+@pytest.mark.parametrize("situation", SITUATIONS, ids=[s.id for s in SITUATIONS])
 def test_patient_view_shows_the_expected_cards(api: str, situation: Situation) -> None:
     """patient-view of each demo patient answers exactly the cards its situation names."""
     cards = _patient_view(api, situation.id)
