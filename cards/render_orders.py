@@ -5,11 +5,11 @@ which stem cell product an order means."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from cards.config import RuleConfig
 from cards.content import content
 from cards.decision import Decision
-from typing import Any
-
 from cards.render import (
     DEFAULT_CONFIG,
     code_label,
