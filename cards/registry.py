@@ -64,7 +64,7 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
-    # One card for every judged MSC order; at patient-view the MSC orders already in
+    # One card naming every judged MSC order; at patient-view the MSC orders already in
     # the record (EHRs with no order hook).
     Rule("msc-warning", "mscWarning", HOOKS, msc_warning, render_msc),
     Rule(
