@@ -58,21 +58,15 @@ class Rule:
     hooks: frozenset[str]
     evaluate: Callable[[RuleInput], list[Decision]]
     render: Callable[[Decision, RuleConfig], Card]
-    # Order warnings repeat (one card per order: mscWarning, dmtOrderCheck); others: one per
-    # response.
+    # dmtOrderCheck repeats (one card per DMT order); every other rule, mscWarning
+    # included (one card naming all its MSC orders), gives one card per response.
     one_per_response: bool = True
 
 
 RULES: tuple[Rule, ...] = (
-    # At patient-view: MSC orders already in the record (EHRs with no order hook).
-    Rule(
-        "msc-warning",
-        "mscWarning",
-        HOOKS,
-        msc_warning,
-        render_msc,
-        one_per_response=False,
-    ),
+    # One card naming every judged MSC order; at patient-view the MSC orders already in
+    # the record (EHRs with no order hook).
+    Rule("msc-warning", "mscWarning", HOOKS, msc_warning, render_msc),
     Rule(
         "dmt-order-check",
         "dmtOrderCheck",

@@ -1,30 +1,39 @@
-"""Order cards beyond the MSC warning's own rendering (cards.render): the warning for an
-MSC order already in the record, which only a draft may be removed from; the card
-asking which stem cell product an order means."""
+"""Order cards beyond the one-order MSC warning's rendering (cards.render): the MSC
+warning for several orders (one card naming each, with one removal per draft) or for an
+order already in the record, which only a draft may be removed from; the card asking
+which stem cell product an order means."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from cards.config import RuleConfig
 from cards.content import content
 from cards.decision import Decision
 from cards.render import (
     DEFAULT_CONFIG,
+    code_label,
     detail_for,
     explanation,
+    links,
     new_uuid,
     override_reasons,
     proposal_suggestions,
     render_msc_warning,
     source_for,
+    with_suggestions,
 )
-from cds_hooks import Card
+from cds_hooks import Action, Card, Suggestion
 
-__all__ = ["render_msc", "render_stem_cell_clarify"]
+__all__ = ["render_msc", "render_msc_several", "render_stem_cell_clarify"]
 
 
 def render_msc(decision: Decision, config: RuleConfig = DEFAULT_CONFIG) -> Card:
-    """The mscWarning card; without its delete suggestion when the order is no draft
-    (`details["deletable"]`: an active order in the record is stopped, not deleted)."""
+    """The mscWarning card. One order: the one-order card, without its delete suggestion
+    when the order is no draft (`details["deletable"]`: an active order in the record is
+    stopped, not deleted). Several: `render_msc_several`."""
+    if len(decision.details.get("orders", ())) > 1:
+        return render_msc_several(decision, config)
     card = render_msc_warning(decision, config)
     if decision.details.get("deletable", True):
         return card
@@ -52,4 +61,83 @@ def render_stem_cell_clarify(decision: Decision, config: RuleConfig = DEFAULT_CO
         selectionBehavior="any" if suggestions else None,
         overrideReasons=override_reasons(decision.topic),
         extension=explanation(decision, config),
+    )
+
+
+def _named(order: dict[str, Any]) -> str:
+    """An order as the clinician reads it: its product (as recognised) and its reference."""
+    return f"{order['product']} ({order['ref']})" if order.get("product") else str(order["ref"])
+
+
+def _several_lines(decision: Decision) -> list[str]:
+    """Each order (as recognised, with its MS evidence and, in the record, its status),
+    then the patient's MS diagnoses once."""
+    text = content(decision.topic)
+    orders: list[dict[str, Any]] = decision.details["orders"]
+    count = decision.details.get("order_count", len(orders))
+    lines: list[str] = []
+    for number, order in enumerate(orders, start=1):
+        matched = code_label(str(order.get("matched") or "its text"))
+        lines.append(
+            text["order_line_several"].format(
+                number=number, count=count, order=_named(order), matched=matched
+            )
+        )
+        if order["ms_reason"]:
+            lines.append(text["ms_reason_line_several"])
+        if order.get("status"):
+            key = "status_line_several" if order["deletable"] else "not_deletable_line_several"
+            lines.append(text[key].format(status=order["status"]))
+    if count > len(orders):
+        lines.append(text["not_listed_line"].format(count=count - len(orders)))
+    for diagnosis in decision.details.get("diagnoses", []):
+        lines.append(
+            text["ms_diagnosis_line"].format(
+                course=diagnosis["course"],
+                source=diagnosis["source"],
+                code=code_label(diagnosis["code"]),
+            )
+        )
+    return lines
+
+
+def _removals(decision: Decision) -> list[Suggestion]:
+    """One "remove" suggestion per draft order (one action each), in the card's order."""
+    text = content(decision.topic)
+    drafts = {o["ref"]: o for o in decision.details["orders"] if o["deletable"]}
+    return [
+        Suggestion(
+            label=text["suggestion_label_several"].format(order=_named(order)),
+            uuid=new_uuid(),
+            isRecommended=True,
+            actions=[
+                Action(
+                    type="delete",
+                    description=text["action_description_several"].format(ref=ref),
+                    resourceId=ref,
+                )
+            ],
+        )
+        for ref, order in drafts.items()
+    ]
+
+
+def render_msc_several(decision: Decision, config: RuleConfig = DEFAULT_CONFIG) -> Card:
+    """One critical card for several MSC orders: the count in the summary, each order in
+    the detail, a removal per draft, then the alternatives once."""
+    text = content(decision.topic)
+    count = decision.details.get("order_count", len(decision.details["orders"]))
+    alternatives = proposal_suggestions(
+        decision.details.get("alternatives", []), "alternative_label", config
+    )
+    return Card(
+        uuid=new_uuid(),
+        summary=text["summary_several"].format(count=count),
+        indicator="critical",
+        detail=detail_for(decision.topic, _several_lines(decision)),
+        source=source_for(decision.topic),
+        overrideReasons=override_reasons(decision.topic),
+        links=links(decision.topic),
+        extension=explanation(decision, config),
+        **with_suggestions([*_removals(decision), *alternatives]),
     )

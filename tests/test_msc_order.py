@@ -242,16 +242,16 @@ def test_order_select_judges_only_selections(client: TestClient) -> None:
     assert msc_cards(post(client, "ms-order-select", body)) == []
 
 
-def test_order_sign_judges_every_draft_one_card_per_order(client: TestClient) -> None:
-    """At order-sign every draft is judged, one card per MSC order."""
+def test_order_sign_judges_every_draft_in_one_card(client: TestClient) -> None:
+    """At order-sign every draft is judged: one card, one removal per MSC order."""
     drafts = [
         med_request("mr-a", text="Mesenchymal stem cells"),
         service_request("sr-b", text="UC-MSC infusion"),
         med_request("mr-c", text="Baclofen 10 mg"),
     ]
     body = build("order-sign", drafts=drafts, conditions=[ms_condition()])
-    cards = msc_cards(post(client, "ms-order-sign", body))
-    targets = sorted(c["suggestions"][0]["actions"][0]["resourceId"] for c in cards)
+    [card] = msc_cards(post(client, "ms-order-sign", body))
+    targets = sorted(a["resourceId"] for s in card["suggestions"] for a in s["actions"])
     assert targets == ["MedicationRequest/mr-a", "ServiceRequest/sr-b"]
 
 

@@ -123,10 +123,11 @@ def test_too_many_resources_is_a_413(app_factory: Callable[..., FastAPI]) -> Non
 
 
 def test_response_holds_at_most_max_cards(app_factory: Callable[..., FastAPI]) -> None:
-    """More cards than CDS_MAX_CARDS: the response holds that many, and the ledger only
-    those returned."""
+    """More cards than CDS_MAX_CARDS: the response holds that many (the critical MSC card
+    first), and the ledger only those returned."""
     app = app_factory(make_settings(max_cards=3, ledger_write_interval_seconds=0))
-    drafts = [med_request(f"d{i}", "Mesenchymal stem cell infusion") for i in range(6)]
+    drafts = [med_request(f"d{i}", "Mesenchymal stem cell infusion") for i in range(2)]
+    drafts += [med_request(f"n{i}", "Tysabri 300 mg IV") for i in range(5)]  # a check each
     body = hook_request("order-sign", drafts, conditions=[ms_condition()])
     with TestClient(app) as client:
         recorded: list[int] = []
@@ -135,6 +136,8 @@ def test_response_holds_at_most_max_cards(app_factory: Callable[..., FastAPI]) -
         storage.record_cards = lambda *a, **k: (recorded.append(len(a[3])), original(*a, **k))
         cards = client.post(ORDER_SIGN, json=body).json()["cards"]
     assert len(cards) == 3
+    assert [c["source"]["topic"]["code"] for c in cards[:2]] == ["mscWarning", "dmtOrderCheck"]
+    assert cards[0]["summary"].startswith("2 MSC infusion orders. ")
     assert recorded == [3]
 
 
