@@ -146,7 +146,12 @@ _SYSTEM_NAMES = {
 
 
 def code_label(matched_by: str) -> str:
-    """'http://snomed.info/sct|24700007' -> 'SNOMED CT 24700007'; other forms unchanged."""
+    """'http://snomed.info/sct|24700007' -> 'SNOMED CT 24700007'; a text match ('text
+    /regex/', or 'instructions: text /regex/') -> 'its text' or 'the text of its
+    instructions' (a clinician reads no regex: the explanation extension keeps it)."""
+    where, text, _ = matched_by.partition("text /")
+    if text and (not where or where.endswith(": ")):
+        return f"the text of its {where[:-2]}" if where else "its text"
     system, bar, code = matched_by.rpartition("|")
     return f"{_SYSTEM_NAMES.get(system, system)} {code}" if bar and system else matched_by
 
