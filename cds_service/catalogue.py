@@ -9,8 +9,8 @@ default settings; `services(config)` the one a running app advertises.
 
 When the FHIR server refuses that search when the service fetches it (an HTTP 4xx
 answer: some servers limit or reject a list of codes, or a code system),
-`fallback_queries` gives what to try instead: one search per code, the code without its
-system, all at once, the answers merged (cds_service.fetch.prefetch).
+`fallback_codes` gives what to try instead: its codes without their system, searched in
+parts (quarters, a refused part split again: cds_service.fetch.split), the answers merged.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ __all__ = [
     "PREFETCH",
     "REQUIRED_PREFETCH",
     "SERVICES",
+    "code_search",
     "discovery_document",
-    "fallback_queries",
+    "fallback_codes",
     "observation_codes",
     "observation_template",
     "prefetch_templates",
@@ -113,16 +114,20 @@ def prefetch_templates(
     return {**PREFETCH, "observations": observation_template(config), **extra}
 
 
-def fallback_queries(key: str, template: str) -> list[str]:
-    """The templates to try instead when the server refuses `template` (HTTP 4xx): the
-    Observation search one code at a time, each code without its system (a server may
-    limit a list of codes, or refuse one code system; the mappings check the system of
-    what comes back). None for any other key: it is reported missing with the error."""
+def fallback_codes(key: str, template: str) -> list[str]:
+    """The codes to search in parts when the server refuses `template` (HTTP 4xx): the
+    Observation search's codes, each without its system (a server may limit a list of
+    codes, or refuse one code system; the mappings check the system of what comes back),
+    each once. None for any other key: it is reported missing with the error."""
     if key != "observations" or not template.startswith(_OBSERVATION):
         return []
     codes = template.removeprefix(_OBSERVATION).split(",")
-    bare = dict.fromkeys(c.rpartition("|")[2] for c in codes if c.rpartition("|")[2])
-    return [_OBSERVATION + code for code in bare]
+    return list(dict.fromkeys(c.rpartition("|")[2] for c in codes if c.rpartition("|")[2]))
+
+
+def code_search(codes: list[str] | tuple[str, ...]) -> str:
+    """The Observation search template naming `codes` (a comma is FHIR search's OR)."""
+    return _OBSERVATION + ",".join(codes)
 
 
 def _described(purpose: str, templates: dict[str, str]) -> str:

@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import select
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -244,13 +246,14 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         refusals = [address_refusal(a, self._policy) for a in addresses]
         if not addresses or any(refusals):
             raise httpcore.ConnectError("refused: address not allowed by the FHIR host rules")
-        return await self._inner.connect_tcp(
+        stream = await self._inner.connect_tcp(
             addresses[0],
             port,
             timeout=timeout,
             local_address=local_address,
             socket_options=socket_options,
         )
+        return _PolledStream(stream)
 
     async def connect_unix_socket(
         self,
@@ -262,3 +265,51 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+class _PolledStream(httpcore.AsyncNetworkStream):
+    """The connection as httpcore's own, but "is_readable" asked of the socket directly.
+
+    The pool asks every idle connection whether the server closed it ("is_readable")
+    each time it assigns or releases a request, so ~n^2 times for n parallel calls;
+    anyio answers by rebuilding a dict of socket attributes (a getpeername call among
+    them) each time, a large share of a parallel fetch's CPU. The socket is looked up
+    once here and polled as httpcore polls it."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+        self._socket: socket.socket | None = inner.get_extra_info("socket")
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return _PolledStream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> object:
+        if info == "is_readable":
+            return _is_readable(self._socket)
+        return self._inner.get_extra_info(info)
+
+
+def _is_readable(sock: socket.socket | None) -> bool:
+    """httpcore's test: data or EOF waiting on an idle connection means the server
+    closed it (or broke HTTP/1.1); a closed socket counts as readable, so it is dropped."""
+    if sock is None:
+        return False
+    if sock.fileno() == -1:
+        return True
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))

@@ -7,9 +7,10 @@ cannot be rendered is not fetched. A required key (REQUIRED_PREFETCH) that
 cannot be had -> 412 saying which and why; an optional one -> answered anyway,
 with `PatientRecord.missing` saying what is missing and why (PHI-free reasons).
 A fhirServer the host rules refuse -> 412, and no connection is made. A key the
-server refuses (HTTP 4xx other than 401/403/429) is searched again by its fallback
-queries when it has any (`catalogue.fallback_queries`: the Observation search one code at
-a time, with no system), in one more parallel round within the same deadline.
+server refuses (HTTP 4xx other than 401/403/429) is searched again in parts when it has
+fallback codes (`catalogue.fallback_codes`: the Observation search's codes, with no
+system; `cds_service.fetch.split`: quarters, a refused part split again, at most
+`split.MAX_CALLS` searches), within the same deadline.
 
 `references` ('Medication/x': what the draft orders name but the request lacks) are
 read in the same parallel round as the missing keys, with the same guard, token,
@@ -33,11 +34,12 @@ from typing import Any
 import httpx
 
 from cds_hooks import HookRequest, ServiceDefinition, bare_patient_id
-from cds_service.catalogue import REQUIRED_PREFETCH, fallback_queries
+from cds_service.catalogue import REQUIRED_PREFETCH, code_search, fallback_codes
 from cds_service.config.settings import Settings
 from cds_service.errors import PrefetchUnavailable
 from cds_service.fetch.client import Fetched, FetchLimits, FhirServer, fetch_all, new_client
 from cds_service.fetch.guard import Resolver, ServerPolicy, ServerUnreachable, check_server
+from cds_service.fetch.split import search_in_parts
 from cds_service.fetch.templates import UnresolvedToken, render
 from cds_service.ops.metrics import count_fetch
 from fhir_mappings.build import PatientRecord
@@ -234,49 +236,42 @@ async def _fall_back(
     results: dict[str, Fetched],
     deadline: float,
 ) -> None:
-    """Keys the server refused (HTTP 4xx) searched again by their fallback queries
-    (catalogue.fallback_queries: an Observation search one code at a time), all at
-    once within the same deadline; each key's answers merged into one Bundle."""
-    retries: dict[str, tuple[str, str]] = {}
+    """Keys the server refused (HTTP 4xx) searched again in parts (their fallback codes,
+    cds_service.fetch.split), all keys at once within the same deadline; each key's
+    answers merged into one Bundle."""
     templates = service.prefetch or {}
-    for key, result in results.items():
-        if key not in templates or result.gap is None or not _REFUSED.fullmatch(result.gap):
-            continue
-        for i, template in enumerate(fallback_queries(key, templates[key])):
-            retries[f"{key} fallback {i + 1}"] = (key, render(template, context))
-    if not retries:
+    refused = {
+        key: codes
+        for key, result in results.items()
+        if key in templates
+        and result.gap is not None
+        and _REFUSED.fullmatch(result.gap)
+        and (codes := fallback_codes(key, templates[key]))
+    }
+    if not refused:
         return
-    answers = await fetch_all(server, {k: path for k, (_, path) in retries.items()}, deadline)
-    by_key: dict[str, list[Fetched]] = {}
-    for label, (key, _) in retries.items():
-        by_key.setdefault(key, []).append(answers[label])
-    for key, parts in by_key.items():
-        results[key] = _merged(parts, results[key].gap or "")
+
+    def path_for(codes: Sequence[str]) -> str:
+        return render(code_search(tuple(codes)), context)
+
+    searched = await asyncio.gather(
+        *(
+            search_in_parts(
+                server, key, codes, path_for, _is_refusal, results[key].gap or "", deadline
+            )
+            for key, codes in refused.items()
+        )
+    )
+    for key, (merged, calls) in zip(refused, searched, strict=True):
+        results[key] = merged
         log.warning(
             "fhir fetch fallback",
-            extra={"key": key, "outcome": results[key].gap or "ok", "pages": len(parts)},
+            extra={"key": key, "outcome": merged.gap or "ok", "searches": calls},
         )
 
 
-def _merged(parts: list[Fetched], refused: str) -> Fetched:
-    """The fallback searches' answers as one searchset Bundle (each resource once)."""
-    entries: dict[tuple[Any, Any], Any] = {}
-    for part in parts:
-        found = part.value.get("entry") if part.value is not None else None
-        for entry in found if isinstance(found, list) else ():
-            resource = entry.get("resource") if isinstance(entry, dict) else None
-            if isinstance(resource, dict):
-                entries.setdefault((resource.get("resourceType"), resource.get("id")), entry)
-    failed = [p.gap for p in parts if p.gap is not None]
-    if len(failed) == len(parts) and not entries:
-        return Fetched(None, f"{refused}; searched code by code: {failed[0]}")
-    bundle = {"resourceType": "Bundle", "type": "searchset", "entry": list(entries.values())}
-    if failed:
-        gap = (
-            f"incomplete: {len(failed)} of {len(parts)} code-by-code searches failed ({failed[0]})"
-        )
-        return Fetched(bundle, gap)
-    return Fetched(bundle)
+def _is_refusal(gap: str) -> bool:
+    return _REFUSED.fullmatch(gap) is not None
 
 
 def _is_resource(value: Any, reference: str) -> bool:

@@ -54,13 +54,15 @@ def test_discovery_advertises_the_sites_codes_and_describes_every_key() -> None:
     }
 
 
-def test_only_observations_have_fallback_queries() -> None:
-    """The fallback splits the Observation codes, bare; other keys have none."""
+def test_only_observations_have_fallback_codes() -> None:
+    """The fallback searches the Observation codes bare, each once; other keys have none;
+    `code_search` names a list of them in one search."""
     template = catalogue.observation_template(MappingConfig(mri_gd_codes=frozenset({LOCAL})))
-    queries = catalogue.fallback_queries("observations", template)
+    codes = catalogue.fallback_codes("observations", template)
     bare = dict.fromkeys(c.code for c in catalogue.searched_codes("Observation"))
-    assert queries == [
-        f"Observation?patient={{{{context.patientId}}}}&code={code}" for code in [*bare, "GD-COUNT"]
-    ]
-    assert queries[0].endswith("&code=273554001")
-    assert catalogue.fallback_queries("conditions", catalogue.PREFETCH["conditions"]) == []
+    assert codes == [*bare, "GD-COUNT"]
+    assert codes[0] == "273554001"
+    assert catalogue.code_search(codes[:2]) == (
+        f"Observation?patient={{{{context.patientId}}}}&code={codes[0]},{codes[1]}"
+    )
+    assert catalogue.fallback_codes("conditions", catalogue.PREFETCH["conditions"]) == []
