@@ -1,15 +1,17 @@
-"""Cold start: `ms-cds serve --dev` from process start to its first 200, then the first
-hook calls.
+"""Cold start: `ms-cds serve --dev` from process start to its first 200 on a real hook
+call, then the first calls of each kind.
 
 Each round starts a fresh process on a free loopback port with a throw-away SQLite
 ledger, migrated beforehand (`ms-cds db upgrade`, untimed: a restart, not a first
-installation), polls GET /healthz every 5 ms until it answers 200, then posts one typical
-order-select and one typical patient-view (distinct synthetic patients) and a second
-order-select: the first calls pay for whatever start-up left to the first request,
-the second shows the steady state. Medians over the rounds. Besides the wall-clock
-time to the first 200, the server process's CPU time by then (user + system, from
-/proc): on a shared machine the wall clock moves with the neighbours' load, the CPU
-time much less.
+installation), and posts a typical order-select every 5 ms until one is answered 200
+(the first 200: uvicorn accepts connections once its start-up is done, so this is the
+time until a worker serves a real call, whatever it left to that call). Then one typical
+patient-view, a second order-select (the steady state), and a patient-view whose record
+holds an MRI report text: the first call that needs the MRI text pipeline, which is
+built then (the worker's RSS before and after it shows that pipeline's memory). All
+synthetic, distinct patients. Medians over the rounds. Besides the wall-clock time to
+the first 200, the server process's CPU time by then (user + system, from /proc): on
+a shared machine the wall clock moves with the neighbours' load, the CPU time much less.
 
 Run alone: `.venv/bin/python -m bench.coldstart` (`make bench` runs it too).
 """
@@ -46,11 +48,47 @@ def _command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "cds_service.cli"]
 
 
+# A made-up radiology report (no patient's words): read by the MRI text pipeline.
+_REPORT_TEXT = (
+    "INDICATION: Multiple sclerosis, follow-up.\n"
+    "FINDINGS: Two new T2 hyperintense lesions in the periventricular white matter. "
+    "One of them shows gadolinium enhancement. No other enhancing lesions.\n"
+    "IMPRESSION: New and enhancing demyelinating lesions since the prior study."
+)
+
+
+def _with_report(body: dict[str, Any]) -> dict[str, Any]:
+    subject = {"reference": f"Patient/{body['context']['patientId']}"}
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "bench-mri-1",
+        "status": "final",
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "LP29684-5"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "24587-8"}]},
+        "subject": subject,
+        "effectiveDateTime": "2026-01-15",
+        "conclusion": _REPORT_TEXT,
+    }
+    bundle = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": report}]}
+    return {**body, "prefetch": {**body["prefetch"], "mriReports": bundle}}
+
+
 def _hook_bodies(seed: int) -> list[tuple[str, bytes]]:
-    """A first order-select, a first patient-view, a second order-select: distinct patients."""
-    hooks = ("order-select", "patient-view", "order-select")
+    """A first order-select, a first patient-view, a second order-select, a patient-view
+    with an MRI report text: distinct patients."""
+    hooks = ("order-select", "patient-view", "order-select", "patient-view")
     requests = [generate(10_000 + i, "typical", seed, hook) for i, hook in enumerate(hooks)]
-    return [(r.service, orjson.dumps(r.body)) for r in requests]
+    bodies = [r.body for r in requests]
+    bodies[-1] = _with_report(bodies[-1])
+    return [(r.service, orjson.dumps(b)) for r, b in zip(requests, bodies, strict=True)]
+
+
+def _rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -75,12 +113,16 @@ def _one_round(seed: int) -> dict[str, float]:
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+                first_service, first_body = bodies[0]
                 while True:
                     if proc.poll() is not None:
                         raise RuntimeError(f"ms-cds serve exited with {proc.returncode}")
                     try:
-                        if client.get("/healthz").status_code == 200:
-                            break
+                        response = client.post(
+                            f"/cds-services/{first_service}", content=first_body, headers=_JSON
+                        )
+                        response.raise_for_status()
+                        break
                     except httpx.TransportError:
                         pass
                     if time.perf_counter() - started > 60:
@@ -90,12 +132,15 @@ def _one_round(seed: int) -> dict[str, float]:
                     "first_200_s": time.perf_counter() - started,
                     "first_200_cpu_s": _cpu_seconds(proc.pid),
                 }
-                names = ("first_order_select_ms", "first_patient_view_ms", "second_call_ms")
-                for name, (service, body) in zip(names, bodies, strict=True):
+                names = ("first_patient_view_ms", "second_call_ms", "first_report_text_ms")
+                for name, (service, body) in zip(names, bodies[1:], strict=True):
+                    if name == "first_report_text_ms":
+                        out["rss_before_text_mb"] = _rss_mb(proc.pid)
                     call_started = time.perf_counter()
                     response = client.post(f"/cds-services/{service}", content=body, headers=_JSON)
                     out[name] = (time.perf_counter() - call_started) * 1000
                     response.raise_for_status()
+                out["rss_after_text_mb"] = _rss_mb(proc.pid)
         finally:
             stop(proc)
     return out

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
@@ -47,6 +46,7 @@ from cds_service.fetch import require_prefetch, resolve_prefetch
 from cds_service.fetch.prefetch import NO_SERVER_READ
 from cds_service.offload import off_loop
 from fhir_mappings.build import PatientRecord
+from fhir_mappings.mri_text import load_pipeline, pipeline_ready
 from fhir_mappings.textcap import matched_text_limit
 
 __all__ = ["bound_cards", "evaluate_record", "run_service", "warm_up"]
@@ -151,6 +151,8 @@ async def _evaluate(
             if judgement.needs_record:
                 require_prefetch(record)
     config = settings.rule_config()
+    if judgement.needs_record:
+        await build_text_model(record)
     if judgement.needs_record and (
         heavy or _resource_count(record) >= OFF_LOOP_RESOURCES or _fetched(sent, record)
     ):
@@ -314,18 +316,6 @@ _OBSERVATION = {
     "valueQuantity": _quantity(2),
     "referenceRange": [{"low": _quantity(0), "high": _quantity(10)}],
 }
-_MRI_REPORT = {  # builds the MRI text pipeline (medspaCy) before the first MRI report
-    "resourceType": "DiagnosticReport",
-    "id": "w-r",
-    "meta": _META,
-    "status": "final",
-    "category": [_concept("LP29684-5", "http://loinc.org")],
-    "code": _concept("24587-8", "http://loinc.org"),
-    "subject": _REF,
-    "effectiveDateTime": "2022-01-01",
-    "conclusion": "No new or enhancing lesions.",
-}
-
 _PROCEDURE = {
     "resourceType": "Procedure",
     "id": "w-p",
@@ -364,18 +354,18 @@ _DRAFTS = [
 ]
 
 
-def _warm_mri_text(settings: Settings, today: date) -> None:
-    record = PatientRecord(
-        patient_id="warmup",
-        prefetch={
-            "patient": {"resourceType": "Patient", "id": "warmup", "birthDate": "1990-01-01"},
-            "mriReports": _bundle(_MRI_REPORT),
-        },
-    )
-    try:
-        evaluate_record(Hook.PATIENT_VIEW, record, settings, today, [])
-    except Exception as exc:  # a warm-up must never stop the service from starting
-        log.warning("MRI text warm-up failed", extra={"error_type": type(exc).__name__})
+# Keys whose resources the MRI text pipeline reads (report text, imaging Observations).
+_TEXT_KEYS = ("mriReports", "imagingObservations")
+
+
+async def build_text_model(record: PatientRecord) -> None:
+    """Builds the MRI text pipeline (medspaCy: a second or more of CPU, ~80 MB) in the CPU
+    pool when this record may hold MRI report text and it is not built yet: built on the
+    loop it would hold every other call and `/healthz` for that long. Not at start-up: a
+    worker answers sooner, and one that never reads a report never pays its memory."""
+    if pipeline_ready() or not any(_entry_count(record.prefetch.get(k)) for k in _TEXT_KEYS):
+        return
+    await off_loop(load_pipeline)
 
 
 def warm_up(settings: Settings, today: date) -> None:
@@ -397,11 +387,6 @@ def warm_up(settings: Settings, today: date) -> None:
         },
     )
     selections = ["MedicationRequest/w-d1", "ServiceRequest/w-d2"]
-    # The MRI text model takes seconds to build: on its own thread, so a worker answers
-    # its supervisor's start-up check in time; a call that needs it first waits for it.
-    threading.Thread(
-        target=_warm_mri_text, args=(settings, today), name="ms-cds-mri-warmup", daemon=True
-    ).start()
     try:
         for hook in Hook:
             result = evaluate_record(hook, record, settings, today, selections)

@@ -2,13 +2,14 @@
 the radiologist says they are there (negation, uncertainty, history: ConText).
 
 The pipeline is medspaCy on a blank English spaCy pipeline (no model to download):
-PyRuSH sentences, the section detector, the target matcher with our target rules and
-ConText with medspaCy's default modifier rules plus ours, all from
-valuesets/mri_terms.json. It is a model, not data: built once per process (at start-up,
-or the first call), it keeps no text between calls; calls are serialised by a lock, as
-the spaCy pipeline is not documented as safe for concurrent calls. PyRuSH logs each
-sentence it splits at DEBUG through loguru, and medspaCy through `logging`: both are
-silenced here, before the pipeline is built, so no report text reaches a log.
+spaCy's rule-based sentencizer, the section detector, the target matcher with our
+target rules and ConText with medspaCy's default modifier rules plus ours, all from
+valuesets/mri_terms.json. It is a model, not data: built once per process on first need
+(the HTTP edge builds it off the event loop, see `pipeline_ready`), it keeps no text
+between calls; calls are serialised by a lock, as the spaCy pipeline is not documented
+as safe for concurrent calls. PyRuSH logs each sentence it splits at DEBUG through
+loguru, and medspaCy through `logging`: both are silenced here, before the pipeline is
+built, so no report text reaches a log.
 
 A mention counts only where it stands in the current findings: negated ("no new or
 enhancing lesions") it is a count of 0 for each measure it names; "stable" /
@@ -42,6 +43,7 @@ __all__ = [
     "check_terms",
     "count_word",
     "load_pipeline",
+    "pipeline_ready",
     "read_mri_text",
 ]
 
@@ -192,6 +194,11 @@ def load_pipeline() -> _Pipeline:
     """The medspaCy pipeline, built once per process; a broken rule file fails here."""
     with _BUILDING:
         return _build()
+
+
+def pipeline_ready() -> bool:
+    """Whether the pipeline is built (reading a text then costs no model build)."""
+    return _build.cache_info().currsize > 0
 
 
 @cache

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from fastapi.testclient import TestClient
 
 from cards.render import EXPLANATION_KEY
-from tests.builders import bundle, condition, hook_request
+from tests.builders import bundle, condition, hook_request, med_request
 from tests.records import mri_report, rx
 
 REPORT = (
@@ -44,3 +50,66 @@ def test_patient_view_reads_activity_from_a_diagnostic_report(client: TestClient
         "source": "DiagnosticReport/mri-7",
     } in events
     assert "centrum" not in response.text and "demyelinating" not in response.text
+
+
+_FRESH_WORKER = """
+import json, sys
+from fastapi.testclient import TestClient
+from cds_service.app import create_app
+from cds_service.config import Settings
+from fhir_mappings.mri_text import pipeline_ready
+
+calls = json.loads(sys.stdin.read())
+out = {}
+with TestClient(create_app(Settings(dev=True))) as client:
+    out["after_start_up"] = [pipeline_ready(), "spacy" in sys.modules]
+    for name, path, body in calls:
+        response = client.post(path, json=body)
+        out[name] = [response.status_code, pipeline_ready(), response.json()]
+print(json.dumps(out))
+"""
+
+
+def test_text_model_is_built_on_first_need_only(tmp_path: Path) -> None:
+    """A fresh worker starts and answers an order hook and a patient-view without report
+    text with the MRI text model unbuilt (spaCy not even imported); the first patient-view
+    with a report builds it and reads the report."""
+    ms = [condition("ms-1", "426373005", onsetDateTime="2019-03-01")]
+    no_text = hook_request("patient-view", conditions=ms)
+    msc = med_request("msc-1", text="Mesenchymal stem cell infusion")
+    order = hook_request("order-select", drafts=[msc], conditions=ms)
+    with_text = hook_request(
+        "patient-view",
+        conditions=[condition("ms-1", "426373005", onsetDateTime="2019-03-01")],
+        medicationRequests=bundle(rx("gla-1", "glatiramer acetate 20 MG/ML", start="2023-01-10")),
+        mriReports=bundle(mri_report("mri-7", when="2026-09-14", text=REPORT)),
+    )
+    calls = [
+        ["order", "/cds-services/ms-order-select", order],
+        ["no_text", "/cds-services/ms-patient-view", no_text],
+        ["with_text", "/cds-services/ms-patient-view", with_text],
+    ]
+    env = {**os.environ, "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.sqlite3"}
+    subprocess.run(
+        [sys.executable, "-m", "cds_service.cli", "db", "upgrade"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    done = subprocess.run(  # noqa: S603 (this interpreter, a fixed script)
+        [sys.executable, "-c", _FRESH_WORKER],
+        input=json.dumps(calls),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.splitlines()[-1])
+    assert out["after_start_up"] == [False, False]
+    assert out["order"][:2] == [200, False]
+    assert "mscWarning" in json.dumps(out["order"][2])
+    assert out["no_text"][:2] == [200, False]
+    status, ready, response = out["with_text"]
+    assert (status, ready) == (200, True)
+    assert "DiagnosticReport/mri-7" in json.dumps(response)
