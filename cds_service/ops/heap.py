@@ -1,0 +1,78 @@
+"""Keep what start-up built out of the garbage collector's full collections.
+
+A full (generation 2) collection walks every object the collector tracks. Start-up
+leaves ~190,000 (modules, value sets, fhir.resources and pydantic classes, the
+medspaCy model), and in a served worker one such walk took 100-250 ms, every few
+seconds under load, stalling every call in flight (docs/performance.md). Python's
+`gc.freeze()` moves every tracked object into a permanent generation that is never
+walked again; the objects live as long as the process anyway.
+
+A frozen object that later becomes cyclic garbage is never freed, so nothing a
+request made may be frozen: the first freeze runs in the lifespan before any request
+is served, and the second, once the warm-up thread has built the MRI text model, only
+at a moment with no request in flight, after a full collection (so that nothing
+frozen is already garbage). Objects still reachable then are the service's own
+(settings, clients, the text model; the ledger queue holds patient hashes, not
+patient data), and refcounting still frees any of them that is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["InFlightMiddleware", "StartUpHeap"]
+
+
+class StartUpHeap:
+    """Counts the HTTP requests in flight and freezes the start-up heap (see module)."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def started(self) -> None:
+        self.in_flight += 1
+        self._idle.clear()
+
+    def ended(self) -> None:
+        self.in_flight -= 1
+        if not self.in_flight:
+            self._idle.set()
+
+    def freeze(self) -> None:
+        """After the synchronous warm-up, before serving."""
+        gc.freeze()
+
+    async def freeze_when_idle(self, build: Callable[[], object]) -> None:
+        """Once `build` (run in a thread: it waits for the warm-up's own build) has
+        returned, freeze at the first moment no request is in flight."""
+        await asyncio.to_thread(build)
+        while True:
+            await self._idle.wait()
+            if not self.in_flight:  # still idle now that this task runs
+                gc.collect()
+                gc.freeze()
+                return
+
+
+class InFlightMiddleware:
+    """Keeps `StartUpHeap.in_flight`: every HTTP request, whatever route or answer."""
+
+    def __init__(self, app: ASGIApp, heap: StartUpHeap) -> None:
+        self.app = app
+        self.heap = heap
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.heap.started()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.heap.ended()
