@@ -51,7 +51,10 @@ class StartUpHeap:
     async def freeze_when_idle(self, build: Callable[[], object]) -> None:
         """Once `build` (run in a thread: it waits for the warm-up's own build) has
         returned, freeze at the first moment no request is in flight."""
-        await asyncio.to_thread(build)
+        try:
+            await asyncio.to_thread(build)
+        except Exception:  # noqa: S110 (the warm-up logs its own failure)
+            pass  # nothing more to wait for: what start-up made is still worth freezing
         while True:
             await self._idle.wait()
             if not self.in_flight:  # still idle now that this task runs
