@@ -26,23 +26,20 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["InFlightMiddleware", "StartUpHeap"]
 
+_IDLE_POLL_SECONDS = 0.05
+
 
 class StartUpHeap:
     """Counts the HTTP requests in flight and freezes the start-up heap (see module)."""
 
     def __init__(self) -> None:
-        self.in_flight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self.in_flight = 0  # changed on the event loop's thread only
 
     def started(self) -> None:
         self.in_flight += 1
-        self._idle.clear()
 
     def ended(self) -> None:
         self.in_flight -= 1
-        if not self.in_flight:
-            self._idle.set()
 
     def freeze(self) -> None:
         """After the synchronous warm-up, before serving."""
@@ -55,12 +52,11 @@ class StartUpHeap:
             await asyncio.to_thread(build)
         except Exception:  # noqa: S110 (the warm-up logs its own failure)
             pass  # nothing more to wait for: what start-up made is still worth freezing
-        while True:
-            await self._idle.wait()
-            if not self.in_flight:  # still idle now that this task runs
-                gc.collect()
-                gc.freeze()
-                return
+        # Polled, not an asyncio.Event: an app's lifespan may run on more than one loop.
+        while self.in_flight:
+            await asyncio.sleep(_IDLE_POLL_SECONDS)
+        gc.collect()
+        gc.freeze()
 
 
 class InFlightMiddleware:
