@@ -48,6 +48,47 @@ def _requests(size: str, count: int, seed: int, active: bool = False) -> Sized:
     return out
 
 
+# A patient-view whose one MRI report needs the medspaCy text model: the call waits for
+# the worker's start-up build of it (cds_service.pipeline.warm_up builds it on a thread).
+_MRI_CALL = {
+    "hook": "patient-view",
+    "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+    "context": {"userId": "Practitioner/bench", "patientId": "bench-warm"},
+    "prefetch": {
+        "patient": {"resourceType": "Patient", "id": "bench-warm", "birthDate": "1990-01-01"},
+        "mriReports": {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "entry": [
+                {
+                    "resource": {
+                        "resourceType": "DiagnosticReport",
+                        "id": "bench-r",
+                        "status": "final",
+                        "code": {"coding": [{"system": "http://loinc.org", "code": "24587-8"}]},
+                        "subject": {"reference": "Patient/bench-warm"},
+                        "effectiveDateTime": "2022-01-01",
+                        "conclusion": "No new or enhancing lesions.",
+                    }
+                }
+            ],
+        },
+    },
+}
+
+
+def _warm_service(url: str) -> None:
+    """Wait until the worker has finished starting: its MRI text model built (one call
+    that needs it), then a moment with no call in flight, when the worker freezes its
+    start-up heap (cds_service/ops/heap.py). A measurement begun earlier measures the
+    start-up, the model's build competing with the calls for the GIL."""
+    import httpx
+
+    response = httpx.post(url + "/cds-services/ms-patient-view", json=_MRI_CALL, timeout=60)
+    response.raise_for_status()
+    time.sleep(0.5)
+
+
 def _http(bodies: Path, duration: float, rounds: int, log: Console) -> dict[str, Any]:
     url_path = "/cds-services/ms-order-select"
     out: dict[str, Any] = {"load_generator": generator_name(), "connections": 8}
@@ -60,6 +101,7 @@ def _http(bodies: Path, duration: float, rounds: int, log: Console) -> dict[str,
             baseline.append(run_load(server.url + url_path, bodies, duration=duration))
         log.log(f"HTTP round {round_ + 1}/{rounds}: service")
         with serve(SERVICE_APP, SERVICE_ENV, ready_path="/cds-services") as server:
+            _warm_service(server.url)
             run_load(server.url + url_path, bodies, duration=2)
             service.append(run_load(server.url + url_path, bodies, duration=duration))
             if round_ == rounds - 1:
@@ -96,6 +138,7 @@ def _pv_http(bodies: Path, duration: float, rounds: int, log: Console) -> dict[s
             baseline.append(run_load(server.url + url_path, bodies, duration=duration))
         log.log(f"HTTP patient-view round {round_ + 1}/{rounds}: service")
         with serve(SERVICE_APP, SERVICE_ENV, ready_path="/cds-services") as server:
+            _warm_service(server.url)
             run_load(server.url + url_path, bodies, duration=2)
             service.append(run_load(server.url + url_path, bodies, duration=duration))
     ratios = [c.rps / b.rps for b, c in zip(baseline, service, strict=True)]
@@ -202,6 +245,11 @@ def main() -> None:
     parser.add_argument(
         "--pv-only", action="store_true", help="only the patient-view scenarios (record read)"
     )
+    parser.add_argument(
+        "--order-select-only",
+        action="store_true",
+        help="only the order-select HTTP rounds against the baseline and the half-rate latency",
+    )
     args = parser.parse_args()
     console = Console(width=max(Console().width, 110))
     results: dict[str, Any] = {
@@ -223,13 +271,24 @@ def main() -> None:
             "large": _requests("large", 5, args.seed),
         }
     )
-    sets["pv_typical"] = _requests("typical", 1000, args.seed, active=True)
-    sets["pv_large"] = _requests("large", 10, args.seed, active=True)
+    if not args.order_select_only:
+        sets["pv_typical"] = _requests("typical", 1000, args.seed, active=True)
+        sets["pv_large"] = _requests("large", 10, args.seed, active=True)
     results["body_kb"] = {
         k: round(statistics.mean(len(r[1]) for r in v) / 1024, 1) for k, v in sets.items()
     }
     if args.pv_only:
         _patient_view(results, sets, args, console)
+        _finish(results, console)
+        return
+    if args.order_select_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            bodies = write_bodies(
+                Path(tmp) / "typical.tsv",
+                [(f"/cds-services/{s}", b) for s, b, _, _ in sets["typical"]],
+            )
+            results["http"] = _http(bodies, args.duration, args.rounds, console)
+        results["in_process"] = {}
         _finish(results, console)
         return
     cold = _cold_settings()
@@ -294,8 +353,13 @@ def _targets(r: dict[str, Any]) -> dict[str, Any]:
         t["pv_record_ratio>=0.25"] = {"measured": ratio, "ok": ratio >= 0.25}
         ratio = r["pv_large_http"]["ratio_service_to_baseline"]
         t["pv_large_p50_x_baseline<=3"] = {"measured": ratio, "ok": ratio <= 3}
+    if "http" in r:
+        ratio = r["http"]["ratio_service_to_baseline"]
+        t["cold_ratio>=0.30"] = {"measured": ratio, "ok": ratio >= 0.30}
+        p99 = r["http"]["half_rate"]["p99_ms"]
+        t["half_rate_p99_ms<=10"] = {"measured": p99, "ok": p99 <= 10}
     if "large" not in r["in_process"]:
-        return t  # --pv-only
+        return t  # --pv-only, --order-select-only
     large = r["in_process"]["large"]["us_per_request"] / 1000
     t["large_patient_ms<=150"] = {"measured": round(large, 1), "ok": large <= 150}
     typical = r["in_process"]["typical"]
@@ -304,10 +368,6 @@ def _targets(r: dict[str, Any]) -> dict[str, Any]:
         "ok": typical["msc_warnings"] == typical["msc_orders"],
     }
     if "http" in r:
-        ratio = r["http"]["ratio_service_to_baseline"]
-        t["cold_ratio>=0.30"] = {"measured": ratio, "ok": ratio >= 0.30}
-        p99 = r["http"]["half_rate"]["p99_ms"]
-        t["half_rate_p99_ms<=10"] = {"measured": p99, "ok": p99 <= 10}
         cold = r["cold_start"]
         t["cold_start_s<=1.0"] = {"measured": cold["first_200_s"], "ok": cold["first_200_s"] <= 1.0}
         mem = r["memory"]
@@ -410,6 +470,7 @@ def _table(r: dict[str, Any]) -> Table:
             f"{hr['p50_ms']} / {hr['p99_ms']} ms",
             "p99 <= 10 ms",
         )
+    if "cold_start" in r:
         table.add_row("large patient over HTTP (median)", f"{r['large_http']['median_ms']} ms", "")
         c = r["cold_start"]
         table.add_row(

@@ -13,7 +13,7 @@ from cards.registry import check_registry
 from cds_service.body import BodyLimitMiddleware
 from cds_service.config import ConfigurationError, Settings
 from cds_service.errors import install_error_handlers
-from cds_service.ops import AccessLogMiddleware, HookMetricsMiddleware
+from cds_service.ops import AccessLogMiddleware, HookMetricsMiddleware, InFlightMiddleware
 from cds_service.routes import analytics, document_api, feedback, hooks, operations
 from cds_service.runtime import Runtime
 from fhir_mappings.mri_text import check_terms
@@ -44,8 +44,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
     app = FastAPI(title="MS CDS Hooks service", version="0.1.0", lifespan=lifespan)
     app.state.runtime = runtime
     install_error_handlers(app)
-    # Last added runs first: metrics (every status, a 413 too), the access log, then CORS
-    # (so that every answer carries its headers), then the body limit.
+    # Last added runs first: the in-flight count (ops/heap.py), metrics (every status, a
+    # 413 too), the access log, then CORS (so that every answer carries its headers), then
+    # the body limit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     origins, origin_regex = settings.cors_policy()
     app.add_middleware(
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
     )
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(HookMetricsMiddleware)
+    app.add_middleware(InFlightMiddleware, heap=runtime.heap)
     # The hook routes first: routes are matched in order, and they take nearly every request.
     app.include_router(hooks.router)
     app.include_router(operations.router)

@@ -28,6 +28,7 @@ from cds_service.config import Settings
 from cds_service.fetch import new_client
 from cds_service.ops import (
     Readiness,
+    StartUpHeap,
     database_check,
     ledger_check,
     patient_hash,
@@ -36,6 +37,7 @@ from cds_service.ops import (
 from cds_service.pipeline import warm_up
 from cds_service.quota import FeedbackQuota
 from cds_service.storage import Storage
+from fhir_mappings.mri_text import load_pipeline
 
 __all__ = ["Runtime", "get_runtime", "require_client", "runtime_of"]
 
@@ -49,6 +51,7 @@ class Runtime:
     storage: Storage
     readiness: Readiness
     feedback_quota: FeedbackQuota
+    heap: StartUpHeap
     # Set while the lifespan runs; None before (a short-lived client fetches then).
     fhir_client: httpx.AsyncClient | None = None
     # Production only, set while the lifespan runs; None refuses every client.
@@ -81,7 +84,7 @@ class Runtime:
         quota = FeedbackQuota(
             settings.feedback_requests_per_minute, settings.feedback_items_per_hour
         )
-        return cls(settings, clock, storage, readiness, quota)
+        return cls(settings, clock, storage, readiness, quota, StartUpHeap())
 
     def today(self) -> date:
         return self.clock()
@@ -94,9 +97,9 @@ class Runtime:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Runtime]:
-        """The lifespan: storage started, one warm-up call per hook, the FHIR client and
-        the verifier open; on the way out (after in-flight requests, on SIGTERM) the
-        ledger entries still queued are written."""
+        """The lifespan: storage started, one warm-up call per hook, the start-up heap
+        frozen, the FHIR client and the verifier open; on the way out (after in-flight
+        requests, on SIGTERM) the ledger entries still queued are written."""
         settings = self.settings
         if settings.dev:
             log.warning("DEVELOPMENT MODE: not for production use")
@@ -104,6 +107,9 @@ class Runtime:
                 log.warning("DEVELOPMENT MODE: patient hashes use the fixed development key")
         await asyncio.to_thread(self.storage.start)
         warm_up(settings, self.today())
+        # Full collections would walk the start-up heap again and again (ops/heap.py).
+        self.heap.freeze()
+        text_model = asyncio.create_task(self.heap.freeze_when_idle(load_pipeline))
         try:
             # One pooled FHIR client for all requests (keep-alive across hook calls).
             async with new_client(settings) as client, open_verifier(settings) as verifier:
@@ -113,6 +119,7 @@ class Runtime:
                 finally:
                     self.fhir_client = self.verifier = None
         finally:
+            text_model.cancel()
             await asyncio.to_thread(self.storage.close)
             log.info("shutdown complete")
 

@@ -1,5 +1,6 @@
-"""Operations: Prometheus metrics, PHI-free logs, readiness checks."""
+"""Operations: Prometheus metrics, PHI-free logs, readiness checks, the start-up heap."""
 
+from cds_service.ops.heap import InFlightMiddleware, StartUpHeap
 from cds_service.ops.logs import (
     HOOK_ROUTE,
     AccessLogMiddleware,
@@ -43,10 +44,12 @@ __all__ = [
     "CheckResult",
     "ConsoleFormatter",
     "HookMetricsMiddleware",
+    "InFlightMiddleware",
     "JsonFormatter",
     "Readiness",
     "ReadinessCheck",
     "StageTimer",
+    "StartUpHeap",
     "configure_logging",
     "count_cards",
     "count_fetch",

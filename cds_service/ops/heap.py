@@ -1,0 +1,77 @@
+"""Keep what start-up built out of the garbage collector's full collections.
+
+A full (generation 2) collection walks every object the collector tracks. Start-up
+leaves ~190,000 (modules, value sets, fhir.resources and pydantic classes, the
+medspaCy model), and in a served worker one such walk took 100-250 ms, every few
+seconds under load, stalling every call in flight (docs/performance.md). Python's
+`gc.freeze()` moves every tracked object into a permanent generation that is never
+walked again; the objects live as long as the process anyway.
+
+A frozen object that later becomes cyclic garbage is never freed, so nothing a
+request made may be frozen: the first freeze runs in the lifespan before any request
+is served, and the second, once the warm-up thread has built the MRI text model, only
+at a moment with no request in flight, after a full collection (so that nothing
+frozen is already garbage). Objects still reachable then are the service's own
+(settings, clients, the text model; the ledger queue holds patient hashes, not
+patient data), and refcounting still frees any of them that is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["InFlightMiddleware", "StartUpHeap"]
+
+_IDLE_POLL_SECONDS = 0.05
+
+
+class StartUpHeap:
+    """Counts the HTTP requests in flight and freezes the start-up heap (see module)."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0  # changed on the event loop's thread only
+
+    def started(self) -> None:
+        self.in_flight += 1
+
+    def ended(self) -> None:
+        self.in_flight -= 1
+
+    def freeze(self) -> None:
+        """After the synchronous warm-up, before serving."""
+        gc.freeze()
+
+    async def freeze_when_idle(self, build: Callable[[], object]) -> None:
+        """Once `build` (run in a thread: it waits for the warm-up's own build) has
+        returned, freeze at the first moment no request is in flight."""
+        try:
+            await asyncio.to_thread(build)
+        except Exception:  # noqa: S110 (the warm-up logs its own failure)
+            pass  # nothing more to wait for: what start-up made is still worth freezing
+        # Polled, not an asyncio.Event: an app's lifespan may run on more than one loop.
+        while self.in_flight:
+            await asyncio.sleep(_IDLE_POLL_SECONDS)
+        gc.collect()
+        gc.freeze()
+
+
+class InFlightMiddleware:
+    """Keeps `StartUpHeap.in_flight`: every HTTP request, whatever route or answer."""
+
+    def __init__(self, app: ASGIApp, heap: StartUpHeap) -> None:
+        self.app = app
+        self.heap = heap
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.heap.started()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.heap.ended()

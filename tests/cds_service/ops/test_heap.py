@@ -1,0 +1,77 @@
+"""The start-up heap: frozen out of the collector's reach, never while a request runs."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+
+import pytest
+from starlette.types import Message, Receive, Scope, Send
+
+from cds_service.ops import InFlightMiddleware, StartUpHeap
+
+
+def _tracked(value: object) -> bool:
+    """The collector's generations hold `value` (a frozen object is in none of them)."""
+    return any(o is value for o in gc.get_objects())
+
+
+def test_freeze_waits_for_the_build_and_for_no_request_in_flight() -> None:
+    """Objects alive while a request runs stay collectable; once it ends they are frozen."""
+
+    async def scenario() -> None:
+        heap = StartUpHeap()
+        heap.started()
+        marker: list[object] = [object()]  # stands for what the text model build made
+        task = asyncio.create_task(heap.freeze_when_idle(lambda: None))
+        await asyncio.sleep(0.2)
+        assert not task.done()  # built, but a request is in flight
+        assert _tracked(marker)
+        heap.ended()
+        await asyncio.wait_for(task, 10)
+        assert not _tracked(marker)
+
+    asyncio.run(scenario())
+
+
+def test_freeze_when_idle_survives_a_failed_build() -> None:
+    """A build that raises (the warm-up logs it) still ends in a freeze, not an error."""
+
+    def broken() -> None:
+        raise RuntimeError("broken rule file")
+
+    async def scenario() -> None:
+        marker: list[object] = [object()]
+        await asyncio.wait_for(StartUpHeap().freeze_when_idle(broken), 10)
+        assert not _tracked(marker)
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_in_flight_counts_each_http_request_until_it_ends(fails: bool) -> None:
+    """The count is 1 while the app answers and back to 0 after, an exception too."""
+    heap = StartUpHeap()
+    seen: list[int] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(heap.in_flight)
+        if fails and scope["type"] == "http":
+            raise RuntimeError("handler failed")
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        return None
+
+    middleware = InFlightMiddleware(app, heap)
+    scope: Scope = {"type": "http", "method": "GET", "path": "/healthz"}
+    try:
+        asyncio.run(middleware(scope, receive, send))
+    except RuntimeError:
+        assert fails
+    assert seen == [1]
+    assert heap.in_flight == 0
+    asyncio.run(middleware({"type": "lifespan"}, receive, send))
+    assert seen == [1, 0]  # a lifespan is not a request
