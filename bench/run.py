@@ -48,8 +48,8 @@ def _requests(size: str, count: int, seed: int, active: bool = False) -> Sized:
     return out
 
 
-# A patient-view whose one MRI report needs the medspaCy text model: the call waits for
-# the worker's start-up build of it (cds_service.pipeline.warm_up builds it on a thread).
+# A patient-view whose one MRI report needs the medspaCy text model: the call builds it
+# (fhir_mappings.mri_text builds it on first need), as a worker's first report would.
 _MRI_CALL = {
     "hook": "patient-view",
     "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
@@ -86,7 +86,7 @@ def _warm_service(url: str) -> None:
 
     response = httpx.post(url + "/cds-services/ms-patient-view", json=_MRI_CALL, timeout=60)
     response.raise_for_status()
-    time.sleep(0.5)
+    time.sleep(1.0)  # the heap watcher polls for the built model every 0.5 s
 
 
 def _http(bodies: Path, duration: float, rounds: int, log: Console) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from cds_service.ops import (
 from cds_service.pipeline import warm_up
 from cds_service.quota import FeedbackQuota
 from cds_service.storage import Storage
-from fhir_mappings.mri_text import load_pipeline
+from fhir_mappings.mri_text import pipeline_ready
 
 __all__ = ["Runtime", "get_runtime", "require_client", "runtime_of"]
 
@@ -109,7 +109,7 @@ class Runtime:
         warm_up(settings, self.today())
         # Full collections would walk the start-up heap again and again (ops/heap.py).
         self.heap.freeze()
-        text_model = asyncio.create_task(self.heap.freeze_when_idle(load_pipeline))
+        text_model = asyncio.create_task(self.heap.freeze_when_idle(pipeline_ready))
         try:
             # One pooled FHIR client for all requests (keep-alive across hook calls).
             async with new_client(settings) as client, open_verifier(settings) as verifier:

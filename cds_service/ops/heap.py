@@ -9,9 +9,10 @@ walked again; the objects live as long as the process anyway.
 
 A frozen object that later becomes cyclic garbage is never freed, so nothing a
 request made may be frozen: the first freeze runs in the lifespan before any request
-is served, and the second, once the warm-up thread has built the MRI text model, only
-at a moment with no request in flight, after a full collection (so that nothing
-frozen is already garbage). Objects still reachable then are the service's own
+is served, and the second, once a call that needed it has built the MRI text model
+(fhir_mappings.mri_text builds it on first need; a worker that never reads a report
+never builds it, and never needs the second freeze), only at a moment with no request
+in flight, after a full collection (so that nothing frozen is already garbage). Objects still reachable then are the service's own
 (settings, clients, the text model; the ledger queue holds patient hashes, not
 patient data), and refcounting still frees any of them that is dropped.
 """
@@ -27,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 __all__ = ["InFlightMiddleware", "StartUpHeap"]
 
 _IDLE_POLL_SECONDS = 0.05
+_BUILT_POLL_SECONDS = 0.5
 
 
 class StartUpHeap:
@@ -45,14 +47,12 @@ class StartUpHeap:
         """After the synchronous warm-up, before serving."""
         gc.freeze()
 
-    async def freeze_when_idle(self, build: Callable[[], object]) -> None:
-        """Once `build` (run in a thread: it waits for the warm-up's own build) has
-        returned, freeze at the first moment no request is in flight."""
-        try:
-            await asyncio.to_thread(build)
-        except Exception:  # noqa: S110 (the warm-up logs its own failure)
-            pass  # nothing more to wait for: what start-up made is still worth freezing
+    async def freeze_when_idle(self, built: Callable[[], bool]) -> None:
+        """Once `built()` says the text model exists (polled: it is built by whichever
+        call first needs it), freeze at the first moment no request is in flight."""
         # Polled, not an asyncio.Event: an app's lifespan may run on more than one loop.
+        while not built():
+            await asyncio.sleep(_BUILT_POLL_SECONDS)
         while self.in_flight:
             await asyncio.sleep(_IDLE_POLL_SECONDS)
         gc.collect()

@@ -23,7 +23,7 @@ def test_freeze_waits_for_the_build_and_for_no_request_in_flight() -> None:
         heap = StartUpHeap()
         heap.started()
         marker: list[object] = [object()]  # stands for what the text model build made
-        task = asyncio.create_task(heap.freeze_when_idle(lambda: None))
+        task = asyncio.create_task(heap.freeze_when_idle(lambda: True))
         await asyncio.sleep(0.2)
         assert not task.done()  # built, but a request is in flight
         assert _tracked(marker)
@@ -34,15 +34,18 @@ def test_freeze_waits_for_the_build_and_for_no_request_in_flight() -> None:
     asyncio.run(scenario())
 
 
-def test_freeze_when_idle_survives_a_failed_build() -> None:
-    """A build that raises (the warm-up logs it) still ends in a freeze, not an error."""
-
-    def broken() -> None:
-        raise RuntimeError("broken rule file")
+def test_nothing_is_frozen_until_a_call_has_built_the_text_model() -> None:
+    """A worker whose text model is not built (no report read yet) freezes nothing more."""
 
     async def scenario() -> None:
+        built = [False]
         marker: list[object] = [object()]
-        await asyncio.wait_for(StartUpHeap().freeze_when_idle(broken), 10)
+        task = asyncio.create_task(StartUpHeap().freeze_when_idle(lambda: built[0]))
+        await asyncio.sleep(0.7)
+        assert not task.done()
+        assert _tracked(marker)
+        built[0] = True  # the first call that read a report built it
+        await asyncio.wait_for(task, 10)
         assert not _tracked(marker)
 
     asyncio.run(scenario())
