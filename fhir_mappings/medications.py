@@ -212,9 +212,13 @@ _STATUSES: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] = {
 }
 
 
+_Products = dict[tuple[str, tuple[Concept, ...]], tuple[str, ...]]
+
+
 def _read(
-    resource: Resource, found: DmtMatch, concepts: list[Concept]
+    resource: Resource, found: DmtMatch, concepts: list[Concept], products: _Products
 ) -> tuple[DoseRecord | None, Refusal | None]:
+    """`products`: the products already worked out in this read, by ingredient and concepts."""
     exposed, active_statuses, refusable = _STATUSES[resource.type]
     status = resource.code("status")
     if resource.type == "MedicationRequest":
@@ -252,9 +256,17 @@ def _read(
         end=None if active else end,
         doses=(dose,) if dose is not None else (),
         stop_reasons=reasons.stop if reasons is not None and not active else (),
-        products=dmt_products(concepts, ingredient),
+        products=_products_of(concepts, ingredient, products),
     )
     return record, refusal
+
+
+def _products_of(concepts: list[Concept], ingredient: str, seen: _Products) -> tuple[str, ...]:
+    key = (ingredient, tuple(concepts))
+    found = seen.get(key)
+    if found is None:
+        found = seen[key] = dmt_products(concepts, ingredient)
+    return found
 
 
 class MedicationReading:
@@ -276,6 +288,7 @@ def read_medications(
     by_ingredient: dict[str, list[DoseRecord]] = {}
     refusals: list[Refusal] = []
     seen: dict[Concept, _DmtHits] = {}
+    products: _Products = {}  # this read only
     done: set[str] = set()
     for resource in medications:
         if resource.type not in _STATUSES:
@@ -288,7 +301,7 @@ def read_medications(
         found = dmt_of(concepts, config, seen)
         if found is None:
             continue
-        record, refusal = _read(resource, found, concepts)
+        record, refusal = _read(resource, found, concepts, products)
         if record is not None:
             by_ingredient.setdefault(record.ingredient, []).append(record)
         if refusal is not None:

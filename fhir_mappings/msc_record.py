@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import DraftOrder, OrderKind
-from fhir_mappings.orders import ORDER_TYPES, order_fact
+from fhir_mappings.orders import ORDER_TYPES, KindMemo, order_fact
 from fhir_mappings.reader import Resource
 from fhir_mappings.valuesets import load
 
@@ -31,10 +31,11 @@ _EXCLUDED_VERIFICATION = {"refuted", "entered-in-error"}
 def msc_orders_in_record(resources: Iterable[Resource], config: MappingConfig) -> list[DraftOrder]:
     """The open MSC orders among these record resources (other types are skipped)."""
     found = []
+    seen: KindMemo = {}  # this read only
     for resource in resources:
         if resource.type not in ORDER_TYPES or resource.code("status") not in OPEN_STATUSES:
             continue
-        order = order_fact(resource, config, [], {})
+        order = order_fact(resource, config, [], {}, seen)
         if order.kind is OrderKind.MSC:
             found.append(order)
     return found
