@@ -247,10 +247,10 @@ def _kind_of(
     if seen is None:
         return _kind(concepts, config)
     key = ("product", tuple(concepts))
-    found = seen.get(key)
+    found: tuple[OrderKind, Found | None, DmtMatch | None] | None = seen.get(key)
     if found is None:
         found = seen[key] = _kind(concepts, config)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def _instruction_kind(

@@ -86,9 +86,7 @@ def _when(resource: Resource) -> DateSpan | None:
     )
 
 
-def _is_methylprednisolone(
-    resource: Resource, seen: dict[Concept, bool]
-) -> tuple[bool, list[str]]:
+def _is_methylprednisolone(resource: Resource, seen: dict[Concept, bool]) -> tuple[bool, list[str]]:
     """Whether the resource gives methylprednisolone, and the texts that name it.
     `seen`: the answers already worked out in this read, by concept."""
     concept = resource.concept("medicationCodeableConcept")
