@@ -23,7 +23,7 @@ from fhir_mappings.edss import split_by_relapse
 from fhir_mappings.encounters import relapse_visits
 from fhir_mappings.facts import DraftOrder, ParseNote, PatientFacts
 from fhir_mappings.imaging import read_imaging
-from fhir_mappings.labs import pregnancy_of, read_labs
+from fhir_mappings.labs import labs_of, pregnancy_of
 from fhir_mappings.medications import read_medications
 from fhir_mappings.msc_record import gvhd_conditions, msc_orders_in_record
 from fhir_mappings.observations import read_observations
@@ -116,7 +116,7 @@ def read_patient(
     conditions = read_conditions(pool.of_type("Condition"), birth[0] if birth else None)
     observations = read_observations(pool.of_type("Observation"), config)
     imaging = read_imaging(pool.of_type("DiagnosticReport"), observations.mri_texts)
-    labs = read_labs(pool.of_type("Observation"))
+    labs = labs_of(observations.labs)
     medication_resources = [
         *pool.of_type("MedicationRequest"),
         *pool.of_type("MedicationStatement"),
