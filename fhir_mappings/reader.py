@@ -301,7 +301,7 @@ def _reference(data: dict[str, Any]) -> Reference:
 class Resource(Element):
     """One resource of a request: its type, id and elements, read as sent."""
 
-    __slots__ = ("_pool", "_read", "_read_name", "id", "type")
+    __slots__ = ("_pool", "id", "type")
 
     def __init__(self, data: dict[str, Any], resource_type: str, pool: Resources) -> None:
         # Element.__init__ written out: one of these is made per resource of a record.
@@ -311,18 +311,6 @@ class Resource(Element):
         self._data, self._path = data, ""
         self._origin = (resource_type, self.id, pool.notes)  # notes in reading order
         self._pool = weakref.ref(pool)  # the pool holds its resources: no cycle back
-        self._read_name: str | None = None
-        self._read: Concept = _NO_CONCEPT
-
-    def concept(self, name: str) -> Concept:
-        """As `Element.concept`; the last one read is kept (its notes were made then):
-        several readers look at the same `code` (an Observation is EDSS, MRI or a lab; a
-        medication a DMT or a steroid). Two slots, not a dict per resource: nothing more
-        for the garbage collector to walk in a record of thousands."""
-        if name != self._read_name:
-            self._read = Element.concept(self, name)
-            self._read_name = name
-        return self._read
 
     @property
     def ref(self) -> str:
