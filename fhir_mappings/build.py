@@ -24,7 +24,7 @@ from fhir_mappings.encounters import relapse_visits
 from fhir_mappings.facts import DraftOrder, ParseNote, PatientFacts
 from fhir_mappings.imaging import read_imaging
 from fhir_mappings.labs import labs_of, pregnancy_of
-from fhir_mappings.medications import read_medications
+from fhir_mappings.medications import DmtMemo, read_medications
 from fhir_mappings.msc_record import gvhd_conditions, msc_orders_in_record
 from fhir_mappings.observations import read_observations
 from fhir_mappings.onset import disease_onset
@@ -122,7 +122,8 @@ def read_patient(
         *pool.of_type("MedicationStatement"),
         *pool.of_type("MedicationAdministration"),
     ]
-    medications = read_medications(medication_resources, config, today)
+    dmt_matches: DmtMemo = {}  # by concept, this read only: medications and open orders
+    medications = read_medications(medication_resources, config, today, dmt_matches)
     dmts = medications.exposures
     procedures = [*pool.of_type("Procedure"), *pool.of_type("ServiceRequest")]
     steroids = steroid_courses(medication_resources, dmts)
@@ -158,7 +159,7 @@ def read_patient(
         hbv=labs.hbv,
         deceased=deceased_of(patients, record.patient_id),
         ignored=(*ignored, *imaging.ignored),
-        msc_orders=tuple(msc_orders_in_record(orders, config)),
+        msc_orders=tuple(msc_orders_in_record(orders, config, dmt_matches)),
         gvhd_conditions=tuple(gvhd_conditions(pool.of_type("Condition"))),
     )
 

@@ -28,6 +28,7 @@ from fhir_mappings.valuesets import Code, TextPattern, load
 
 __all__ = [
     "DmtMatch",
+    "DmtMemo",
     "MedicationReading",
     "dmt_exposures",
     "dmt_of",
@@ -78,6 +79,9 @@ def note_unresolved(reference: Reference | None, unresolved: list[str]) -> None:
 
 
 _DmtHits = tuple[Code | TextPattern | None, Code | TextPattern | None]  # by code, by code or text
+# The DMT matches worked out in one read, by concept (the medication records and the
+# record's open orders name the same products).
+DmtMemo = dict[Concept, _DmtHits]
 
 
 def ndc_product(code: str) -> str | None:
@@ -106,7 +110,7 @@ def _with_ndc_products(concept: Concept) -> Concept:
 
 
 def dmt_of(
-    concepts: list[Concept], config: MappingConfig, seen: dict[Concept, _DmtHits] | None = None
+    concepts: list[Concept], config: MappingConfig, seen: DmtMemo | None = None
 ) -> DmtMatch | None:
     """The DMT these concepts name: a code in any of them first, then a name in text; a
     non-MS product of the same molecule (Arzerra, Campath, IV cladribine) is none.
@@ -280,14 +284,18 @@ class MedicationReading:
 
 
 def read_medications(
-    medications: Iterable[Resource], config: MappingConfig, today: date
+    medications: Iterable[Resource],
+    config: MappingConfig,
+    today: date,
+    seen: DmtMemo | None = None,
 ) -> MedicationReading:
     """MedicationRequests, MedicationStatements and MedicationAdministrations -> one merged
     exposure per DMT ingredient (current while active or within its label window on
-    `today`), and the DMTs the patient declined."""
+    `today`), and the DMTs the patient declined. `seen`: the DMT matches of this read
+    (shared with msc_record.msc_orders_in_record)."""
     by_ingredient: dict[str, list[DoseRecord]] = {}
     refusals: list[Refusal] = []
-    seen: dict[Concept, _DmtHits] = {}
+    seen = {} if seen is None else seen
     products: _Products = {}  # this read only
     done: set[str] = set()
     for resource in medications:

@@ -26,12 +26,19 @@ these is a DMT order when it names an MS disease-modifying therapy.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from fhir_mappings.conditions import classify_concept
 from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import DraftOrder, OrderKind, OrderReason
-from fhir_mappings.medications import DmtMatch, dmt_of, medication_concepts, note_unresolved
+from fhir_mappings.medications import (
+    DmtMatch,
+    DmtMemo,
+    dmt_of,
+    medication_concepts,
+    note_unresolved,
+)
 from fhir_mappings.reader import Concept, Resource, target_of
 from fhir_mappings.valuesets import Code, TextPattern, ValueSet, load
 
@@ -90,13 +97,13 @@ def _cell_kind(concepts: list[Concept], unspecified: bool = True) -> tuple[Order
 
 
 def _kind(
-    concepts: list[Concept], config: MappingConfig
+    concepts: list[Concept], config: MappingConfig, dmts: DmtMemo | None = None
 ) -> tuple[OrderKind, Found | None, DmtMatch | None]:
     """Cell products (MSC / HSCT) first, then DMT: neither cell product is ever a DMT."""
     cell = _cell_kind(concepts)
     if cell is not None:
         return cell[0], cell[1], None
-    dmt = dmt_of(concepts, config)
+    dmt = dmt_of(concepts, config, dmts)
     if dmt is not None:
         return OrderKind.DMT, None, dmt
     return OrderKind.OTHER, None, None
@@ -235,10 +242,14 @@ def draft_order_of(
     return order_fact(order, config, unresolved, unread or {})
 
 
-# What an order's concepts were classified as, by those concepts: the orders of one
-# record repeat the same product (a DMT ordered every six months). One read only.
-# Keyed by what was classified ("product" or "instructions") and the concepts.
-KindMemo = dict[tuple[str, tuple[Concept, ...]], Any]
+@dataclass
+class KindMemo:
+    """What orders' concepts were classified as in one read, by the concepts ("product"
+    or "instructions" and the concepts): the orders of one record repeat the same
+    product (a DMT ordered every six months). `dmts`: the DMT matches, by concept."""
+
+    kinds: dict[tuple[str, tuple[Concept, ...]], Any] = field(default_factory=dict)
+    dmts: DmtMemo = field(default_factory=dict)
 
 
 def _kind_of(
@@ -247,9 +258,9 @@ def _kind_of(
     if seen is None:
         return _kind(concepts, config)
     key = ("product", tuple(concepts))
-    found: tuple[OrderKind, Found | None, DmtMatch | None] | None = seen.get(key)
+    found: tuple[OrderKind, Found | None, DmtMatch | None] | None = seen.kinds.get(key)
     if found is None:
-        found = seen[key] = _kind(concepts, config)
+        found = seen.kinds[key] = _kind(concepts, config, seen.dmts)
     return found
 
 
@@ -259,9 +270,9 @@ def _instruction_kind(
     if seen is None:
         return _cell_kind(instructions, unspecified=False)
     key = ("instructions", tuple(instructions))
-    if key not in seen:
-        seen[key] = _cell_kind(instructions, unspecified=False)
-    return seen[key]  # type: ignore[no-any-return]
+    if key not in seen.kinds:
+        seen.kinds[key] = _cell_kind(instructions, unspecified=False)
+    return seen.kinds[key]  # type: ignore[no-any-return]
 
 
 def order_fact(
