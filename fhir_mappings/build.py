@@ -11,7 +11,6 @@ the system clock.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -71,26 +70,6 @@ def _record_resources(record: PatientRecord) -> Iterator[Any]:
         yield from flatten(value)
 
 
-def _once(resources: Iterator[Any]) -> Iterator[Any]:
-    """Each resource once: by (type, id), or by its content when it has no id."""
-    seen: set[Any] = set()
-    for item in resources:
-        rid = item.get("id") if item.__class__ is dict else None
-        rtype = item.get("resourceType") if item.__class__ is dict else None
-        if rid.__class__ is str and rid and rtype.__class__ is str:
-            key: Any = (rtype, rid)
-        else:
-            try:
-                key = json.dumps(item, sort_keys=True, default=str)
-            except (TypeError, ValueError):  # not JSON-like: cannot be compared, keep it
-                yield item
-                continue
-        if key in seen:
-            continue
-        seen.add(key)
-        yield item
-
-
 def read_drafts(record: PatientRecord, config: MappingConfig | None = None) -> DraftReading:
     """The draft orders' facts. A reference is looked up in the drafts first, then (only
     then: most orders reference nothing outside their bundle) in the prefetch."""
@@ -110,7 +89,7 @@ def read_patient(
     """What the prefetch says about the patient (draft orders play no part), one pass
     per resource family."""
     config = config or MappingConfig()
-    pool = Resources(_once(_record_resources(record)))
+    pool = Resources(_record_resources(record), unique=True)
     patients = pool.of_type("Patient")
     birth = birth_span(patients, record.patient_id)
     conditions = read_conditions(pool.of_type("Condition"), birth[0] if birth else None)
