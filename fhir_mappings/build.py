@@ -11,7 +11,6 @@ the system clock.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -23,8 +22,8 @@ from fhir_mappings.edss import split_by_relapse
 from fhir_mappings.encounters import relapse_visits
 from fhir_mappings.facts import DraftOrder, ParseNote, PatientFacts
 from fhir_mappings.imaging import read_imaging
-from fhir_mappings.labs import pregnancy_of, read_labs
-from fhir_mappings.medications import read_medications
+from fhir_mappings.labs import labs_of, pregnancy_of
+from fhir_mappings.medications import DmtMemo, read_medications
 from fhir_mappings.msc_record import gvhd_conditions, msc_orders_in_record
 from fhir_mappings.observations import read_observations
 from fhir_mappings.onset import disease_onset
@@ -71,26 +70,6 @@ def _record_resources(record: PatientRecord) -> Iterator[Any]:
         yield from flatten(value)
 
 
-def _once(resources: Iterator[Any]) -> Iterator[Any]:
-    """Each resource once: by (type, id), or by its content when it has no id."""
-    seen: set[Any] = set()
-    for item in resources:
-        rid = item.get("id") if item.__class__ is dict else None
-        rtype = item.get("resourceType") if item.__class__ is dict else None
-        if rid.__class__ is str and rid and rtype.__class__ is str:
-            key: Any = (rtype, rid)
-        else:
-            try:
-                key = json.dumps(item, sort_keys=True, default=str)
-            except (TypeError, ValueError):  # not JSON-like: cannot be compared, keep it
-                yield item
-                continue
-        if key in seen:
-            continue
-        seen.add(key)
-        yield item
-
-
 def read_drafts(record: PatientRecord, config: MappingConfig | None = None) -> DraftReading:
     """The draft orders' facts. A reference is looked up in the drafts first, then (only
     then: most orders reference nothing outside their bundle) in the prefetch."""
@@ -110,19 +89,20 @@ def read_patient(
     """What the prefetch says about the patient (draft orders play no part), one pass
     per resource family."""
     config = config or MappingConfig()
-    pool = Resources(_once(_record_resources(record)))
+    pool = Resources(_record_resources(record), unique=True)
     patients = pool.of_type("Patient")
     birth = birth_span(patients, record.patient_id)
     conditions = read_conditions(pool.of_type("Condition"), birth[0] if birth else None)
     observations = read_observations(pool.of_type("Observation"), config)
     imaging = read_imaging(pool.of_type("DiagnosticReport"), observations.mri_texts)
-    labs = read_labs(pool.of_type("Observation"))
+    labs = labs_of(observations.labs)
     medication_resources = [
         *pool.of_type("MedicationRequest"),
         *pool.of_type("MedicationStatement"),
         *pool.of_type("MedicationAdministration"),
     ]
-    medications = read_medications(medication_resources, config, today)
+    dmt_matches: DmtMemo = {}  # by concept, this read only: medications and open orders
+    medications = read_medications(medication_resources, config, today, dmt_matches)
     dmts = medications.exposures
     procedures = [*pool.of_type("Procedure"), *pool.of_type("ServiceRequest")]
     steroids = steroid_courses(medication_resources, dmts)
@@ -158,7 +138,7 @@ def read_patient(
         hbv=labs.hbv,
         deceased=deceased_of(patients, record.patient_id),
         ignored=(*ignored, *imaging.ignored),
-        msc_orders=tuple(msc_orders_in_record(orders, config)),
+        msc_orders=tuple(msc_orders_in_record(orders, config, dmt_matches)),
         gvhd_conditions=tuple(gvhd_conditions(pool.of_type("Condition"))),
     )
 

@@ -32,7 +32,15 @@ from fhir_mappings.facts import (
 from fhir_mappings.reader import Concept, Element, Resource
 from fhir_mappings.valuesets import Code, extra, load
 
-__all__ = ["LabFacts", "pregnancy_of", "read_labs", "result_of"]
+__all__ = [
+    "LabCandidate",
+    "LabFacts",
+    "lab_test_of",
+    "labs_of",
+    "pregnancy_of",
+    "read_labs",
+    "result_of",
+]
 
 _DEAD = {"entered-in-error", "cancelled", "registered"}
 _NEGATIVE = re.compile(r"\b(negative|neg|non-?reactive|not detected|undetected|absent)\b", re.I)
@@ -153,15 +161,36 @@ def _test_of(concept: Concept) -> tuple[str, str] | None:
     return match.attributes["test"], f"text /{match.regex.pattern}/"
 
 
-def _readings(observations: Iterable[Resource]) -> list[_Reading]:
+# An Observation that names a test, and its parts (itself, components) with the test
+# each names (observations.read_observations classifies every Observation once).
+LabCandidate = tuple[Resource, list[tuple[Element, tuple[str, str]]]]
+
+
+def lab_test_of(concept: Concept) -> tuple[str, str] | None:
+    """(test or pregnancy role, matched_by) of an Observation or component code."""
+    return _test_of(concept) if concept else None
+
+
+def _readings(candidates: Iterable[LabCandidate]) -> list[_Reading]:
+    out: list[_Reading] = []
+    for observation, parts in candidates:
+        if not parts or observation.code("status") in _DEAD:
+            continue
+        when = _when(observation)
+        for part, (kind, matched_by) in parts:
+            out.append(_Reading(kind, matched_by, part, when, observation.ref))
+    return out
+
+
+def _candidates(observations: Iterable[Resource]) -> list[LabCandidate]:
     seen: dict[Concept, tuple[str, str] | None] = {}  # this read only
 
     def test(concept: Concept) -> tuple[str, str] | None:
         if concept not in seen:
-            seen[concept] = _test_of(concept) if concept else None
+            seen[concept] = lab_test_of(concept)
         return seen[concept]
 
-    out: list[_Reading] = []
+    out: list[LabCandidate] = []
     for observation in observations:
         own = test(observation.concept("code"))
         parts: list[tuple[Element, tuple[str, str]]] = [(observation, own)] if own else []
@@ -170,11 +199,8 @@ def _readings(observations: Iterable[Resource]) -> list[_Reading]:
                 found = test(component.concept("code"))
                 if found is not None:
                     parts.append((component, found))
-        if not parts or observation.code("status") in _DEAD:
-            continue
-        when = _when(observation)
-        for part, (kind, matched_by) in parts:
-            out.append(_Reading(kind, matched_by, part, when, observation.ref))
+        if parts:
+            out.append((observation, parts))
     return out
 
 
@@ -296,7 +322,13 @@ def _interpretation_only(part: Element) -> LabResult | None:
 
 
 def read_labs(observations: Iterable[Resource]) -> LabFacts:
-    readings = _readings(observations)
+    """The laboratory state these Observations show."""
+    return labs_of(_candidates(observations))
+
+
+def labs_of(candidates: Iterable[LabCandidate]) -> LabFacts:
+    """The laboratory state of Observations already classified by the test they name."""
+    readings = _readings(candidates)
     if not readings:
         return LabFacts(None, None, (), ())
     return LabFacts(

@@ -28,6 +28,7 @@ from fhir_mappings.valuesets import Code, TextPattern, load
 
 __all__ = [
     "DmtMatch",
+    "DmtMemo",
     "MedicationReading",
     "dmt_exposures",
     "dmt_of",
@@ -78,6 +79,9 @@ def note_unresolved(reference: Reference | None, unresolved: list[str]) -> None:
 
 
 _DmtHits = tuple[Code | TextPattern | None, Code | TextPattern | None]  # by code, by code or text
+# The DMT matches worked out in one read, by concept (the medication records and the
+# record's open orders name the same products).
+DmtMemo = dict[Concept, _DmtHits]
 
 
 def ndc_product(code: str) -> str | None:
@@ -106,7 +110,7 @@ def _with_ndc_products(concept: Concept) -> Concept:
 
 
 def dmt_of(
-    concepts: list[Concept], config: MappingConfig, seen: dict[Concept, _DmtHits] | None = None
+    concepts: list[Concept], config: MappingConfig, seen: DmtMemo | None = None
 ) -> DmtMatch | None:
     """The DMT these concepts name: a code in any of them first, then a name in text; a
     non-MS product of the same molecule (Arzerra, Campath, IV cladribine) is none.
@@ -212,9 +216,13 @@ _STATUSES: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] = {
 }
 
 
+_Products = dict[tuple[str, tuple[Concept, ...]], tuple[str, ...]]
+
+
 def _read(
-    resource: Resource, found: DmtMatch, concepts: list[Concept]
+    resource: Resource, found: DmtMatch, concepts: list[Concept], products: _Products
 ) -> tuple[DoseRecord | None, Refusal | None]:
+    """`products`: the products already worked out in this read, by ingredient and concepts."""
     exposed, active_statuses, refusable = _STATUSES[resource.type]
     status = resource.code("status")
     if resource.type == "MedicationRequest":
@@ -252,9 +260,17 @@ def _read(
         end=None if active else end,
         doses=(dose,) if dose is not None else (),
         stop_reasons=reasons.stop if reasons is not None and not active else (),
-        products=dmt_products(concepts, ingredient),
+        products=_products_of(concepts, ingredient, products),
     )
     return record, refusal
+
+
+def _products_of(concepts: list[Concept], ingredient: str, seen: _Products) -> tuple[str, ...]:
+    key = (ingredient, tuple(concepts))
+    found = seen.get(key)
+    if found is None:
+        found = seen[key] = dmt_products(concepts, ingredient)
+    return found
 
 
 class MedicationReading:
@@ -268,14 +284,19 @@ class MedicationReading:
 
 
 def read_medications(
-    medications: Iterable[Resource], config: MappingConfig, today: date
+    medications: Iterable[Resource],
+    config: MappingConfig,
+    today: date,
+    seen: DmtMemo | None = None,
 ) -> MedicationReading:
     """MedicationRequests, MedicationStatements and MedicationAdministrations -> one merged
     exposure per DMT ingredient (current while active or within its label window on
-    `today`), and the DMTs the patient declined."""
+    `today`), and the DMTs the patient declined. `seen`: the DMT matches of this read
+    (shared with msc_record.msc_orders_in_record)."""
     by_ingredient: dict[str, list[DoseRecord]] = {}
     refusals: list[Refusal] = []
-    seen: dict[Concept, _DmtHits] = {}
+    seen = {} if seen is None else seen
+    products: _Products = {}  # this read only
     done: set[str] = set()
     for resource in medications:
         if resource.type not in _STATUSES:
@@ -288,7 +309,7 @@ def read_medications(
         found = dmt_of(concepts, config, seen)
         if found is None:
             continue
-        record, refusal = _read(resource, found, concepts)
+        record, refusal = _read(resource, found, concepts, products)
         if record is not None:
             by_ingredient.setdefault(record.ingredient, []).append(record)
         if refusal is not None:

@@ -17,8 +17,9 @@ from collections.abc import Iterable
 
 from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import DraftOrder, OrderKind
-from fhir_mappings.orders import ORDER_TYPES, order_fact
-from fhir_mappings.reader import Resource
+from fhir_mappings.medications import DmtMemo
+from fhir_mappings.orders import ORDER_TYPES, KindMemo, order_fact
+from fhir_mappings.reader import Concept, Resource
 from fhir_mappings.valuesets import load
 
 __all__ = ["OPEN_STATUSES", "gvhd_conditions", "msc_orders_in_record"]
@@ -28,13 +29,17 @@ _INACTIVE_CLINICAL = {"inactive", "resolved", "remission"}
 _EXCLUDED_VERIFICATION = {"refuted", "entered-in-error"}
 
 
-def msc_orders_in_record(resources: Iterable[Resource], config: MappingConfig) -> list[DraftOrder]:
-    """The open MSC orders among these record resources (other types are skipped)."""
+def msc_orders_in_record(
+    resources: Iterable[Resource], config: MappingConfig, dmts: DmtMemo | None = None
+) -> list[DraftOrder]:
+    """The open MSC orders among these record resources (other types are skipped).
+    `dmts`: the DMT matches already worked out in this read (medications.read_medications)."""
     found = []
+    seen = KindMemo(dmts={} if dmts is None else dmts)  # this read only
     for resource in resources:
         if resource.type not in ORDER_TYPES or resource.code("status") not in OPEN_STATUSES:
             continue
-        order = order_fact(resource, config, [], {})
+        order = order_fact(resource, config, [], {}, seen)
         if order.kind is OrderKind.MSC:
             found.append(order)
     return found
@@ -45,12 +50,17 @@ def gvhd_conditions(conditions: Iterable[Resource]) -> list[str]:
     recognised MSC indication: the value set leaves it out)."""
     valueset = load("gvhd_and_non_ms_reasons")
     refs = []
+    seen: dict[Concept, bool] = {}  # this read only
     for condition in conditions:
         if condition.status("clinicalStatus") in _INACTIVE_CLINICAL:
             continue
         if condition.status("verificationStatus") in _EXCLUDED_VERIFICATION:
             continue
-        hit = valueset.match_concept(condition.concept("code"))
-        if hit is not None and hit.attributes.get("indication") == "gvhd":
+        concept = condition.concept("code")
+        gvhd = seen.get(concept)
+        if gvhd is None:
+            hit = valueset.match_concept(concept)
+            gvhd = seen[concept] = hit is not None and hit.attributes.get("indication") == "gvhd"
+        if gvhd:
             refs.append(condition.ref)
     return refs

@@ -20,6 +20,7 @@ from fhir_mappings.config import MappingConfig
 from fhir_mappings.edss import edss_score, valid_edss
 from fhir_mappings.facts import DateSpan, Edss, MriLesionCount, MriMeasure
 from fhir_mappings.imaging import is_mri_study
+from fhir_mappings.labs import LabCandidate, lab_test_of
 from fhir_mappings.mri_text import count_word
 from fhir_mappings.reader import Concept, Element, Resource
 from fhir_mappings.valuesets import Code, load
@@ -35,6 +36,7 @@ class ObservationFacts:
     mri_counts: tuple[MriLesionCount, ...]
     notes: tuple[str, ...]  # values ignored, by resource (never the value)
     mri_texts: tuple[Resource, ...] = ()  # MRI study Observations written as text
+    labs: tuple[LabCandidate, ...] = ()  # Observations naming a laboratory test
 
 
 def _number(element: Element) -> float | None:
@@ -80,11 +82,13 @@ def _mri_measure(concept: Concept, config: MappingConfig) -> tuple[MriMeasure, s
     return (MriMeasure(found.attributes["measure"]), "text") if found is not None else None
 
 
-_Kind = tuple[str | None, tuple[MriMeasure, str] | None]  # EDSS matched by, MRI measure
+# EDSS matched by, MRI measure, laboratory test: what one code names, worked out once.
+_Kind = tuple[str | None, tuple[MriMeasure, str] | None, tuple[str, str] | None]
 
 
 def read_observations(observations: Iterable[Resource], config: MappingConfig) -> ObservationFacts:
-    """Valid EDSS scores and MRI lesion counts, and notes on the values ignored."""
+    """Valid EDSS scores and MRI lesion counts, notes on the values ignored, and the
+    Observations naming a laboratory test (for labs.labs_of): each code matched once."""
     scores: list[Edss] = []
     counts: list[MriLesionCount] = []
     edss_notes: list[str] = []
@@ -92,24 +96,34 @@ def read_observations(observations: Iterable[Resource], config: MappingConfig) -
     seen: dict[Concept, _Kind] = {}  # lab names repeat across a record: each matched once
     mri_study: dict[Concept, bool] = {}
     mri_texts: list[Resource] = []
+    labs: list[LabCandidate] = []
 
     def kind(concept: Concept) -> _Kind:
         found = seen.get(concept)
         if found is None:
-            found = seen[concept] = (_edss_of(concept), _mri_measure(concept, config))
+            found = seen[concept] = (
+                _edss_of(concept),
+                _mri_measure(concept, config),
+                lab_test_of(concept),
+            )
         return found
 
     for observation in observations:
         concept = observation.concept("code")
-        edss, mri = kind(concept)
+        edss, mri, lab = kind(concept)
         components: list[tuple[Element, tuple[MriMeasure, str]]] = []
         edss_parts: list[Element] = [observation] if edss is not None else []
+        lab_parts: list[tuple[Element, tuple[str, str]]] = [(observation, lab)] if lab else []
         for component in observation.children("component"):
-            component_edss, found = kind(component.concept("code"))
+            component_edss, found, component_lab = kind(component.concept("code"))
             if found is not None:
                 components.append((component, found))
             elif component_edss is not None:
                 edss_parts.append(component)
+            if component_lab is not None:
+                lab_parts.append((component, component_lab))
+        if lab_parts:
+            labs.append((observation, lab_parts))
         if not edss_parts and mri is None and not components:
             study = mri_study.get(concept)
             if study is None:
@@ -144,5 +158,5 @@ def read_observations(observations: Iterable[Resource], config: MappingConfig) -
                 )
             )
     return ObservationFacts(
-        tuple(scores), tuple(counts), (*edss_notes, *mri_notes), tuple(mri_texts)
+        tuple(scores), tuple(counts), (*edss_notes, *mri_notes), tuple(mri_texts), tuple(labs)
     )

@@ -26,15 +26,23 @@ these is a DMT order when it names an MS disease-modifying therapy.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from fhir_mappings.conditions import classify_concept
 from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import DraftOrder, OrderKind, OrderReason
-from fhir_mappings.medications import DmtMatch, dmt_of, medication_concepts, note_unresolved
+from fhir_mappings.medications import (
+    DmtMatch,
+    DmtMemo,
+    dmt_of,
+    medication_concepts,
+    note_unresolved,
+)
 from fhir_mappings.reader import Concept, Resource, target_of
 from fhir_mappings.valuesets import Code, TextPattern, ValueSet, load
 
-__all__ = ["NOT_IN_REQUEST", "ORDER_TYPES", "draft_order_of", "order_fact"]
+__all__ = ["NOT_IN_REQUEST", "ORDER_TYPES", "KindMemo", "draft_order_of", "order_fact"]
 
 # ProcedureRequest is STU3's ServiceRequest, MedicationOrder DSTU2's MedicationRequest
 # (the public sandbox drafts one when its FHIR server announces DSTU2).
@@ -89,13 +97,13 @@ def _cell_kind(concepts: list[Concept], unspecified: bool = True) -> tuple[Order
 
 
 def _kind(
-    concepts: list[Concept], config: MappingConfig
+    concepts: list[Concept], config: MappingConfig, dmts: DmtMemo | None = None
 ) -> tuple[OrderKind, Found | None, DmtMatch | None]:
     """Cell products (MSC / HSCT) first, then DMT: neither cell product is ever a DMT."""
     cell = _cell_kind(concepts)
     if cell is not None:
         return cell[0], cell[1], None
-    dmt = dmt_of(concepts, config)
+    dmt = dmt_of(concepts, config, dmts)
     if dmt is not None:
         return OrderKind.DMT, None, dmt
     return OrderKind.OTHER, None, None
@@ -234,20 +242,58 @@ def draft_order_of(
     return order_fact(order, config, unresolved, unread or {})
 
 
+@dataclass
+class KindMemo:
+    """What orders' concepts were classified as in one read, by the concepts ("product"
+    or "instructions" and the concepts): the orders of one record repeat the same
+    product (a DMT ordered every six months). `dmts`: the DMT matches, by concept."""
+
+    kinds: dict[tuple[str, tuple[Concept, ...]], Any] = field(default_factory=dict)
+    dmts: DmtMemo = field(default_factory=dict)
+
+
+def _kind_of(
+    concepts: list[Concept], config: MappingConfig, seen: KindMemo | None
+) -> tuple[OrderKind, Found | None, DmtMatch | None]:
+    if seen is None:
+        return _kind(concepts, config)
+    key = ("product", tuple(concepts))
+    found: tuple[OrderKind, Found | None, DmtMatch | None] | None = seen.kinds.get(key)
+    if found is None:
+        found = seen.kinds[key] = _kind(concepts, config, seen.dmts)
+    return found
+
+
+def _instruction_kind(
+    instructions: list[Concept], seen: KindMemo | None
+) -> tuple[OrderKind, Found] | None:
+    if seen is None:
+        return _cell_kind(instructions, unspecified=False)
+    key = ("instructions", tuple(instructions))
+    if key not in seen.kinds:
+        seen.kinds[key] = _cell_kind(instructions, unspecified=False)
+    return seen.kinds[key]  # type: ignore[no-any-return]
+
+
 def order_fact(
-    order: Resource, config: MappingConfig, unresolved: list[str], unread: Mapping[str, str]
+    order: Resource,
+    config: MappingConfig,
+    unresolved: list[str],
+    unread: Mapping[str, str],
+    seen: KindMemo | None = None,
 ) -> DraftOrder:
-    """The fact for one order resource, whatever its status (`status` says it)."""
+    """The fact for one order resource, whatever its status (`status` says it). `seen`:
+    the kinds already worked out in this read, by the concepts classified."""
     unavailable: str | None = None
     if order.type in _CODED_ORDERS:
         concepts = [order.concept("code")]
     else:
         concepts, unavailable = _medication(order, unresolved, unread)
-    kind, found, dmt = _kind(concepts, config)
+    kind, found, dmt = _kind_of(concepts, config, seen)
     where = ""
     if kind is OrderKind.OTHER:  # the product may be named only in the instructions
         instructions = _instructions(order)
-        cell = _cell_kind(instructions, unspecified=False)  # a note mentioning stem cells: no
+        cell = _instruction_kind(instructions, seen)  # a note mentioning stem cells: no
         if cell is not None:
             kind, found = cell
             concepts = concepts + instructions

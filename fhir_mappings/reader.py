@@ -15,6 +15,7 @@ creates (cards/proposals.py).
 
 from __future__ import annotations
 
+import json
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -112,6 +113,8 @@ class Element:
         )
 
     def _wrong(self, name: str, value: Any) -> None:
+        """Note a present element of the wrong type (callers skip absent ones, the usual
+        case, without a call)."""
         if value is not None:
             self._note(self._where(name), Problem.WRONG_TYPE)
 
@@ -119,7 +122,8 @@ class Element:
         value = self._data.get(name)
         if isinstance(value, dict):
             return value
-        self._wrong(name, value)
+        if value is not None:
+            self._wrong(name, value)
         return None
 
     def _list(self, name: str, lone: bool = False) -> list[Any]:
@@ -129,7 +133,8 @@ class Element:
             return value
         if lone and isinstance(value, dict):
             return [value]
-        self._wrong(name, value)
+        if value is not None:
+            self._wrong(name, value)
         return []
 
     # -- primitives ---------------------------------------------------------------
@@ -139,7 +144,8 @@ class Element:
         value = self._data.get(name)
         if isinstance(value, str):
             return value if value.strip() else None
-        self._wrong(name, value)
+        if value is not None:
+            self._wrong(name, value)
         return None
 
     def code(self, name: str) -> str | None:
@@ -152,7 +158,8 @@ class Element:
         value = self._data.get(name)
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
-        self._wrong(name, value)
+        if value is not None:
+            self._wrong(name, value)
         return None
 
     def integer(self, name: str) -> int | None:
@@ -160,7 +167,8 @@ class Element:
         value = self._data.get(name)
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        self._wrong(name, value)
+        if value is not None:
+            self._wrong(name, value)
         return None
 
     def boolean(self, name: str) -> bool | None:
@@ -168,7 +176,8 @@ class Element:
         value = self._data.get(name)
         if isinstance(value, bool):
             return value
-        self._wrong(name, value)
+        if value is not None:
+            self._wrong(name, value)
         return None
 
     def date(self, name: str) -> DateSpan | None:
@@ -354,6 +363,21 @@ def flatten(value: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _seen_before(item: dict[str, Any], rtype: str, seen: set[Any]) -> bool:
+    rid = item.get("id")
+    if rid.__class__ is str and rid:
+        key: Any = (rtype, rid)
+    else:
+        try:
+            key = json.dumps(item, sort_keys=True, default=str)
+        except (TypeError, ValueError):  # not JSON-like: cannot be compared, keep it
+            return False
+    if key in seen:
+        return True
+    seen.add(key)
+    return False
+
+
 class Resources:
     """The resources of one read (the drafts, or the record), indexed once by type (and
     by 'Type/id' when a reference is first followed); the notes of everything read
@@ -361,21 +385,28 @@ class Resources:
 
     `more`: resources a reference may also point into (a draft's reasonReference into
     the record), indexed only when a reference is not found among the first.
+    `unique`: each resource once, by 'Type/id', or by its content when it has no id
+    (two searches or two pages can return the same resource).
     """
 
     __slots__ = ("__weakref__", "_by_ref", "_by_type", "_more", "all", "notes")
 
-    def __init__(self, items: Iterable[Any], more: Iterable[Any] = ()) -> None:
+    def __init__(
+        self, items: Iterable[Any], more: Iterable[Any] = (), unique: bool = False
+    ) -> None:
         self.notes: list[ParseNote] = []
         self.all: list[Resource] = []  # in the order given
         self._by_type: dict[str, list[Resource]] = {}
         self._by_ref: dict[tuple[str, str], Resource] | None = None
         self._more: Iterable[Any] | None = more
         by_type = self._by_type
+        seen: set[Any] = set()
         for item in items:
             rtype = item.get("resourceType") if item.__class__ is dict else None
             if rtype.__class__ is not str:
                 continue  # no resource type: nothing says how to read it
+            if unique and _seen_before(item, rtype, seen):
+                continue
             resource = Resource(item, rtype, self)
             self.all.append(resource)
             found = by_type.get(rtype)

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
 from fhir_mappings.facts import DateSpan, DmtExposure, Relapse
-from fhir_mappings.reader import Element, Resource
+from fhir_mappings.reader import Concept, Element, Resource
 from fhir_mappings.valuesets import extra, load
 
 __all__ = ["merge_relapses", "steroid_courses"]
@@ -86,14 +86,17 @@ def _when(resource: Resource) -> DateSpan | None:
     )
 
 
-def _is_methylprednisolone(resource: Resource) -> tuple[bool, list[str]]:
-    """Whether the resource gives methylprednisolone, and the texts that name it."""
+def _is_methylprednisolone(resource: Resource, seen: dict[Concept, bool]) -> tuple[bool, list[str]]:
+    """Whether the resource gives methylprednisolone, and the texts that name it.
+    `seen`: the answers already worked out in this read, by concept."""
     concept = resource.concept("medicationCodeableConcept")
     if not concept and "medicationReference" in resource:
         target = resource.resolve(resource.reference("medicationReference"))
         concept = target.concept("code") if target is not None else concept
-    steroids = load("relapse_steroids")
-    return steroids.match_concept(concept) is not None, list(concept.texts)
+    named = seen.get(concept)
+    if named is None:
+        named = seen[concept] = load("relapse_steroids").match_concept(concept) is not None
+    return named, list(concept.texts)
 
 
 def steroid_courses(
@@ -105,8 +108,9 @@ def steroid_courses(
     premed = re.compile(extra.text("relapse_steroids", "premedication_pattern"), re.IGNORECASE)
     infusion_days = _infusion_days(dmts)
     found: list[tuple[DateSpan, str]] = []
+    seen: dict[Concept, bool] = {}  # this read only
     for resource in medications:
-        named, texts = _is_methylprednisolone(resource)
+        named, texts = _is_methylprednisolone(resource, seen)
         if not named or resource.code("status") in _NOT_GIVEN:
             continue
         dosages = [

@@ -202,3 +202,18 @@ def test_a_read_leaves_nothing_for_the_cyclic_collector() -> None:
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_unique_reads_each_resource_once_by_id_or_content() -> None:
+    """unique=True: the same 'Type/id' or the same id-less content is indexed once, in order."""
+    first = {"resourceType": "Observation", "id": "a", "status": "final"}
+    again = {"resourceType": "Observation", "id": "a", "status": "amended"}
+    other_type = {"resourceType": "Condition", "id": "a"}
+    no_id = {"resourceType": "Observation", "status": "final"}
+    pool = Resources([first, again, other_type, no_id, dict(no_id), {"id": "x"}], unique=True)
+    assert [(r.type, r.id, r.string("status")) for r in pool.all] == [
+        ("Observation", "a", "final"),
+        ("Condition", "a", None),
+        ("Observation", None, "final"),
+    ]
+    assert len(Resources([first, again, no_id, dict(no_id)]).all) == 4  # not asked: all kept
