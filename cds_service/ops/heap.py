@@ -12,9 +12,10 @@ request made may be frozen: the first freeze runs in the lifespan before any req
 is served, and the second, once a call that needed it has built the MRI text model
 (fhir_mappings.mri_text builds it on first need; a worker that never reads a report
 never builds it, and never needs the second freeze), only at a moment with no request
-in flight, after a full collection (so that nothing frozen is already garbage). Objects still reachable then are the service's own
-(settings, clients, the text model; the ledger queue holds patient hashes, not
-patient data), and refcounting still frees any of them that is dropped.
+in flight, after a full collection (so that nothing frozen is already garbage).
+Objects still reachable then are the service's own (settings, clients, the text
+model; the ledger queue holds patient hashes, not patient data), and refcounting
+still frees any of them that is dropped.
 """
 
 from __future__ import annotations
