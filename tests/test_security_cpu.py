@@ -36,14 +36,14 @@ def diagnostics(response: Any) -> str:
 def matched_lengths(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     """The length of every text the value sets match, as they see it."""
     seen: list[int] = []
-    prepare = ValueSet._prepare
+    prepare = ValueSet._prepared
 
-    def spy(self: ValueSet, text: str) -> str:
+    def spy(self: ValueSet, text: str) -> tuple[str, str]:
         prepared = prepare(self, text)
-        seen.append(len(prepared))
+        seen.append(len(prepared[0]))
         return prepared
 
-    monkeypatch.setattr(ValueSet, "_prepare", spy)
+    monkeypatch.setattr(ValueSet, "_prepared", spy)
     yield seen
 
 
