@@ -45,7 +45,7 @@ from cds_service.config import Settings
 from cds_service.errors import BadRequest, PayloadTooLarge
 from cds_service.fetch import require_prefetch, resolve_prefetch
 from cds_service.fetch.prefetch import NO_SERVER_READ
-from cds_service.offload import heavy_off_loop, off_loop
+from cds_service.offload import off_loop
 from fhir_mappings.build import PatientRecord
 from fhir_mappings.textcap import matched_text_limit
 
@@ -122,14 +122,14 @@ async def _evaluate(
         sent = PatientRecord(context.patientId, request.prefetch or {}, drafts)
         _check_resources(_resource_count(sent) + draft_count, settings, "sent")
         if heavy:  # many or long drafts: judged in the CPU pool
-            judgement = await heavy_off_loop(judge, service.hook, sent, selections, mapping)
+            judgement = await off_loop(judge, service.hook, sent, selections, mapping)
         else:  # the drafts of a normal request: small
             judgement = judge(service.hook, sent, selections, mapping)
         references = _medications_to_read(judgement)
         if references and not request.fhirServer:  # nowhere to read them: say so, once
             sent = replace(sent, unread=dict.fromkeys(references, NO_SERVER_READ))
             if heavy:
-                judgement = await heavy_off_loop(judge, service.hook, sent, selections, mapping)
+                judgement = await off_loop(judge, service.hook, sent, selections, mapping)
             else:
                 judgement = judge(service.hook, sent, selections, mapping)
             references = ()
@@ -154,10 +154,8 @@ async def _evaluate(
     if judgement.needs_record and (
         heavy or _resource_count(record) >= OFF_LOOP_RESOURCES or _fetched(sent, record)
     ):
-        # A large or fetched record's mapping would hold the event loop: the CPU pool
-        # (a large body's: one at a time, `heavy_off_loop`).
-        step = heavy_off_loop if heavy else off_loop
-        return await step(conclude, judgement, record, config, today, mapping, stage)
+        # A large or fetched record's mapping would hold the event loop: the CPU pool.
+        return await off_loop(conclude, judgement, record, config, today, mapping, stage)
     # A thread hop costs more than mapping a typical record (see docs/performance.md).
     return conclude(judgement, record, config, today, mapping, stage)
 

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cds_service.body.jsontext import decode_body
 from cds_service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, error_response
-from cds_service.offload import heavy_off_loop
+from cds_service.offload import off_loop
 
 __all__ = ["JSON_MEDIA_TYPES", "BodyLimitMiddleware", "read_json"]
 
@@ -49,7 +49,7 @@ async def read_json(request: Request, max_depth: int, element_depth: int | None 
     except ClientDisconnect:  # e.g. the read deadline closed it (cds_service.read_deadline)
         raise BadRequest("the connection closed before the request body was complete") from None
     if len(body) >= OFF_LOOP_DECODE_BYTES:  # a large body's decode would hold the loop
-        return await heavy_off_loop(decode_body, body, max_depth, element_depth)
+        return await off_loop(decode_body, body, max_depth, element_depth)
     return decode_body(body, max_depth, element_depth)
 
 
