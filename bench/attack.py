@@ -11,7 +11,8 @@ calls in both phases, and each attack body's status, time and response size; wri
 bench/attack_results.json. Not a test: the numbers move with the machine's load.
 
 `--cpu`: no server; each attack body's CPU time in this process (decode, envelope,
-`run_service`, encode; worker threads included), the work one request can cost.
+`run_service`, encode; worker threads included), the work one request can cost; and
+value-set text matching's CPU per character (one text through all text value sets).
 """
 
 from __future__ import annotations
@@ -122,6 +123,30 @@ def attack_bodies() -> dict[str, dict[str, Any]]:
             "order-sign", [], [_msc_order(i, stuffed) for i in range(100)]
         ),
     }
+
+
+def matching_cost(repeats: int = 5) -> dict[str, float]:
+    """CPU microseconds per character to match one text against every text value set
+    (within one request's memo, as the mappings do), least of `repeats`."""
+    from fhir_mappings.textcap import matched_text_limit
+
+    sets = [vs for vs in all_value_sets().values() if vs.patterns]
+    texts = {
+        '"ms ms ms ..."': "ms " * 700,
+        "clinic prose": "Seen in clinic for follow up, no new complaints. " * 45,
+        "keyword-stuffed": stuffed_text(),
+    }
+    out: dict[str, float] = {}
+    for name, text in texts.items():
+        best = float("inf")
+        for _ in range(repeats):
+            begun = time.process_time()
+            with matched_text_limit(MATCHED_TEXT_CHARS):
+                for valueset in sets:
+                    valueset.matches(text)
+            best = min(best, time.process_time() - begun)
+        out[name] = round(best * 1e6 / min(len(text), MATCHED_TEXT_CHARS), 3)
+    return out
 
 
 def _service(body: bytes) -> str:
@@ -250,7 +275,8 @@ def main() -> None:
     parser.add_argument("--cpu", action="store_true", help="in-process CPU per attack body")
     args = parser.parse_args()
     if args.cpu:
-        print(json.dumps(cpu_per_body(), indent=2))
+        cost = {"per_body": cpu_per_body(), "matching_us_per_char": matching_cost()}
+        print(json.dumps(cost, indent=2))
         return
     env = {**ENV, **(LIMITS_OFF if args.limits_off else {})}
     with serve(APP, env, ready_path="/cds-services") as server:
