@@ -4,9 +4,15 @@ One uvicorn worker (development mode). Normal order-select calls are paced at a 
 rate from one client, first alone, then while two attackers send the red team's bodies
 back to back: a 4.5 MB Condition text of "ms ms ms ...", 20,000 MSC orders in one
 order-sign, the most draft orders allowed (CDS_MAX_DRAFT_ORDERS) each with a long text,
-and a record of 7,500 Conditions with long texts. Prints p50/p99 of the normal calls in
-both phases, and each attack body's status, time and response size; writes
+a record of 7,500 Conditions with long texts, and the value-set prefilter's worst case:
+texts at the matched length holding a keyword of every pattern (so every pattern runs),
+in 2,000 Conditions and in the most draft orders allowed. Prints p50/p99 of the normal
+calls in both phases, and each attack body's status, time and response size; writes
 bench/attack_results.json. Not a test: the numbers move with the machine's load.
+
+`--cpu`: no server; each attack body's CPU time in this process (decode, envelope,
+`run_service`, encode; worker threads included), the work one request can cost; and
+value-set text matching's CPU per character (one text through all text value sets).
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ import orjson
 
 from bench.generator import generate
 from bench.server import serve
+from fhir_mappings.textcap import MATCHED_TEXT_CHARS
+from fhir_mappings.valuesets import all_value_sets
 
 RESULTS = Path(__file__).with_name("attack_results.json")
 APP = "cds_service.asgi:app"
@@ -84,9 +92,19 @@ def _request(hook: str, conditions: list[dict[str, Any]], drafts: list[Any]) -> 
     }
 
 
-def attack_bodies() -> dict[str, bytes]:
+def stuffed_text() -> str:
+    """A text at the matched length holding the shortest keyword of every value-set
+    pattern, glued between letters so that few of them match: each pattern runs its
+    regex over the whole text."""
+    words = [min(k, key=len) for vs in all_value_sets().values() for k in vs.keywords if k]
+    text = "x" + "x".join(words) + "x"
+    return (text * (MATCHED_TEXT_CHARS // len(text) + 1))[:MATCHED_TEXT_CHARS]
+
+
+def attack_bodies() -> dict[str, dict[str, Any]]:
     """The worst-case bodies, each under the 5 MB body limit."""
     long_text = "Mesenchymal stem cell infusion " + "ms " * 1500
+    stuffed = stuffed_text()
     return {
         "4.5 MB Condition text": _request("patient-view", [_condition(0, "ms " * 1_500_000)], []),
         "20,000 MSC orders": _request(
@@ -98,7 +116,63 @@ def attack_bodies() -> dict[str, bytes]:
         "7,500 Conditions, long texts": _request(
             "patient-view", [_condition(i, "ms " * 150) for i in range(7500)], []
         ),
+        "2,000 Conditions, keyword-stuffed texts": _request(
+            "patient-view", [_condition(i, stuffed) for i in range(2000)], []
+        ),
+        "100 orders, keyword-stuffed texts": _request(
+            "order-sign", [], [_msc_order(i, stuffed) for i in range(100)]
+        ),
     }
+
+
+def matching_cost(repeats: int = 5) -> dict[str, float]:
+    """CPU microseconds per character to match one text against every text value set
+    (within one request's memo, as the mappings do), least of `repeats`."""
+    from fhir_mappings.textcap import matched_text_limit
+
+    sets = [vs for vs in all_value_sets().values() if vs.patterns]
+    texts = {
+        '"ms ms ms ..."': "ms " * 700,
+        "clinic prose": "Seen in clinic for follow up, no new complaints. " * 45,
+        "keyword-stuffed": stuffed_text(),
+    }
+    out: dict[str, float] = {}
+    for name, text in texts.items():
+        best = float("inf")
+        for _ in range(repeats):
+            begun = time.process_time()
+            with matched_text_limit(MATCHED_TEXT_CHARS):
+                for valueset in sets:
+                    valueset.matches(text)
+            best = min(best, time.process_time() - begun)
+        out[name] = round(best * 1e6 / min(len(text), MATCHED_TEXT_CHARS), 3)
+    return out
+
+
+def _service(body: bytes) -> str:
+    return "ms-patient-view" if b'"patient-view"' in body[:40] else "ms-order-sign"
+
+
+def cpu_per_body(repeats: int = 3) -> dict[str, dict[str, Any]]:
+    """Each attack body's least CPU time over `repeats` in-process calls, and its status."""
+    from bench.inprocess import call_once
+    from cds_service.config import Settings
+    from cds_service.errors import PayloadTooLarge
+
+    settings = Settings(_env_file=None, dev=True, redis_url=None)
+    out: dict[str, dict[str, Any]] = {}
+    for name, raw in attack_bodies().items():
+        body = orjson.dumps(raw)
+        times, status = [], 200
+        for _ in range(repeats):
+            begun = time.process_time()  # every thread of this process: the CPU pool too
+            try:
+                asyncio.run(call_once(_service(body), body, settings))
+            except PayloadTooLarge:
+                status = 413
+            times.append((time.process_time() - begun) * 1000)
+        out[name] = {"body_bytes": len(body), "status": status, "cpu_ms": round(min(times), 1)}
+    return out
 
 
 async def _paced(
@@ -127,9 +201,7 @@ async def _attacker(
     seen: dict[str, list[dict[str, Any]]] = {name: [] for name in bodies}
     while not stop.is_set():
         for name, body in bodies.items():
-            path = "/cds-services/" + (
-                "ms-patient-view" if b'"patient-view"' in body[:40] else "ms-order-sign"
-            )
+            path = "/cds-services/" + _service(body)
             begun = time.perf_counter()
             response = await client.post(
                 base + path, content=body, headers={"content-type": "application/json"}
@@ -200,7 +272,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="per phase")
     parser.add_argument("--rate", type=float, default=20.0, help="normal calls per second")
     parser.add_argument("--limits-off", action="store_true", help="for comparison")
+    parser.add_argument("--cpu", action="store_true", help="in-process CPU per attack body")
     args = parser.parse_args()
+    if args.cpu:
+        cost = {"per_body": cpu_per_body(), "matching_us_per_char": matching_cost()}
+        print(json.dumps(cost, indent=2))
+        return
     env = {**ENV, **(LIMITS_OFF if args.limits_off else {})}
     with serve(APP, env, ready_path="/cds-services") as server:
         results = asyncio.run(_run(server.url, args.seconds, args.rate))

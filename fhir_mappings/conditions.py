@@ -35,6 +35,7 @@ from fhir_mappings.facts import (
     Relapse,
 )
 from fhir_mappings.reader import Concept, Element, Resource
+from fhir_mappings.textcap import matched_part
 from fhir_mappings.valuesets import Code, extra, load
 
 __all__ = [
@@ -75,6 +76,7 @@ def _names_not_ms(concept: Concept) -> bool:
     for text in concept.texts:
         if not_ms.match_text(text) is None:
             continue
+        text = matched_part(text)  # read up to the matched length, as the value sets do
         for pattern in history.patterns:
             text = pattern.regex.sub(" ", text)
         if not_ms.match_text(text) is not None:
@@ -171,9 +173,10 @@ def _mimic_of(concept: Concept) -> tuple[MimicKind, str] | None:
 def _hsct_history_of(concept: Concept) -> tuple[str, bool | None] | None:
     """(matched_by, autologous) for a problem-list entry of a prior HSCT: a status or
     history code, or history wording; never an MSC (mesenchymal) or allogeneic one."""
-    if any(_MESENCHYMAL.search(t) or _ALLOGENEIC.search(t) for t in concept.texts):
+    texts = [matched_part(t) for t in concept.texts]  # up to the matched length
+    if any(_MESENCHYMAL.search(t) or _ALLOGENEIC.search(t) for t in texts):
         return None
-    autologous = True if any(_AUTOLOGOUS.search(t) for t in concept.texts) else None
+    autologous = True if any(_AUTOLOGOUS.search(t) for t in texts) else None
     history = load("hsct_history")
     for system, code in concept.codings:
         found = history.lookup(system, code)

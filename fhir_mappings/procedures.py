@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from fhir_mappings.facts import PriorAhsct
 from fhir_mappings.reader import Concept, Resource
+from fhir_mappings.textcap import matched_part
 from fhir_mappings.valuesets import load
 
 __all__ = ["prior_ahsct"]
@@ -27,7 +28,8 @@ _AUTOLOGOUS = re.compile(r"\bautologous\b|\bahsct\b|\bauto-?hsct\b", re.IGNORECA
 def _ahsct(concept: Concept) -> tuple[str, bool | None] | None:
     """(matched_by, autologous) for an HSCT procedure, else None."""
     hsct = load("hsct")
-    said_autologous = any(_AUTOLOGOUS.search(t) for t in concept.texts)
+    texts = [matched_part(t) for t in concept.texts]  # up to the matched length
+    said_autologous = any(_AUTOLOGOUS.search(t) for t in texts)
     for system, code in concept.codings:
         found = hsct.lookup(system, code)
         if found is not None:
@@ -35,7 +37,7 @@ def _ahsct(concept: Concept) -> tuple[str, bool | None] | None:
                 return None
             autologous = "autologous" in found.display.lower() or said_autologous
             return f"{found.system}|{found.code}", True if autologous else None
-    if any(_ALLOGENEIC.search(t) or _MESENCHYMAL.search(t) for t in concept.texts):
+    if any(_ALLOGENEIC.search(t) or _MESENCHYMAL.search(t) for t in texts):
         return None
     if any(hsct.matches(t) for t in concept.texts):
         return "text", True if said_autologous else None

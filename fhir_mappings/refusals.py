@@ -17,6 +17,7 @@ from fhir_mappings.facts import Refusal
 from fhir_mappings.medications import dmt_of
 from fhir_mappings.reader import Concept, Resource
 from fhir_mappings.reasons import reasons_of
+from fhir_mappings.textcap import matched_part
 from fhir_mappings.valuesets import load
 
 __all__ = ["procedure_refusals"]
@@ -27,7 +28,7 @@ _ALLOGENEIC = re.compile(r"\ballo(geneic|gen|-?hsct)\b", re.IGNORECASE)  # as pr
 
 def _names_hsct(concept: Concept) -> bool:
     hsct = load("hsct")
-    if any(_ALLOGENEIC.search(text) for text in concept.texts):
+    if any(_ALLOGENEIC.search(matched_part(text)) for text in concept.texts):
         return False  # an allogeneic transplant declined is no AHSCT refusal
     if any(hsct.lookup(system, code) is not None for system, code in concept.codings):
         return True

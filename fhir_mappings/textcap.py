@@ -6,6 +6,12 @@ text is matched up to a documented length: `MATCHED_TEXT_CHARS` unless the edge 
 `CDS_MAX_MATCHED_TEXT_CHARS` for the request (`matched_text_limit`). The limit lives in
 a context variable: per request (it follows the request into worker threads that copy
 the context, as `cds_service.offload` does), never process-wide.
+
+`matched_text_limit` also opens the request's text memo (`request_memo`): each text is
+prepared for matching (cut, whitespace folded, accents and case folded) once per
+request, not once per value set. The memo is a plain dict that lives as long as the
+block: it holds the request's own texts and is gone when the request ends (nothing
+kept across requests, nothing to poison: each entry is a pure function of its key).
 """
 
 from __future__ import annotations
@@ -13,12 +19,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
-__all__ = ["MATCHED_TEXT_CHARS", "matched_part", "matched_text_limit"]
+__all__ = ["MATCHED_TEXT_CHARS", "matched_part", "matched_text_limit", "request_memo"]
 
 MATCHED_TEXT_CHARS = 2048
 
 _LIMIT: ContextVar[int] = ContextVar("matched_text_chars", default=MATCHED_TEXT_CHARS)
+_MEMO: ContextVar[dict[Any, Any] | None] = ContextVar("matched_text_memo", default=None)
 
 
 def matched_part(text: str) -> str:
@@ -27,11 +35,20 @@ def matched_part(text: str) -> str:
     return text if len(text) <= limit else text[:limit]
 
 
+def request_memo() -> dict[Any, Any] | None:
+    """This request's memo of prepared texts (None outside `matched_text_limit`: then
+    nothing is remembered)."""
+    return _MEMO.get()
+
+
 @contextmanager
 def matched_text_limit(chars: int) -> Iterator[None]:
-    """Within this block (one request), texts are matched up to `chars` characters."""
+    """Within this block (one request), texts are matched up to `chars` characters, and
+    each text is prepared for matching once."""
     token = _LIMIT.set(chars)
+    memo = _MEMO.set({})
     try:
         yield
     finally:
+        _MEMO.reset(memo)
         _LIMIT.reset(token)

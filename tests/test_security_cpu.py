@@ -19,6 +19,7 @@ from cds_service.pipeline import bound_cards
 from fhir_mappings.valuesets import ValueSet
 from tests.builders import condition, hook_request, med_request, ms_condition
 from tests.conftest import make_settings
+from tests.records import facts_of, procedure
 
 PATIENT_VIEW = "/cds-services/ms-patient-view"
 ORDER_SIGN = "/cds-services/ms-order-sign"
@@ -36,14 +37,14 @@ def diagnostics(response: Any) -> str:
 def matched_lengths(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     """The length of every text the value sets match, as they see it."""
     seen: list[int] = []
-    prepare = ValueSet._prepare
+    prepare = ValueSet._prepared
 
-    def spy(self: ValueSet, text: str) -> str:
+    def spy(self: ValueSet, text: str) -> tuple[str, str]:
         prepared = prepare(self, text)
-        seen.append(len(prepared))
+        seen.append(len(prepared[0]))
         return prepared
 
-    monkeypatch.setattr(ValueSet, "_prepare", spy)
+    monkeypatch.setattr(ValueSet, "_prepared", spy)
     yield seen
 
 
@@ -162,3 +163,13 @@ def test_bound_cards_keeps_the_most_severe_in_order() -> None:
     big_dumped = [dump(c) for c in big]
     assert bound_cards(big, big_dumped, 10, 8000) == [0]
     assert bound_cards(big, big_dumped, 10, 100) == [0]
+
+
+def test_every_reading_of_a_text_stops_at_the_limit() -> None:
+    """Exclusion words ("allogeneic") past CDS_MAX_MATCHED_TEXT_CHARS are not read either:
+    within the limit they exclude a prior AHSCT; past it they change nothing."""
+    filler = "Transplant course notes. " * 90  # ~2,250 characters
+    late = procedure("p", "Autologous HSCT. " + filler + "Allogeneic HSCT")
+    early = procedure("p", "Autologous HSCT. Allogeneic HSCT. " + filler)
+    assert [p.source for p in facts_of(late).prior_ahsct] == ["Procedure/p"]
+    assert not facts_of(early).prior_ahsct

@@ -4,6 +4,13 @@
 text pattern that does not compile, fails at start-up rather than at a patient.
 `searched_codes("Observation")`: every code of the sets whose `searched_in` names that
 type, for the prefetch queries that must name codes.
+
+Text matching: a text is prepared once per request (`fhir_mappings.textcap`: cut to the
+matched length, whitespace runs as one space, accents folded for the sets that ask),
+then each pattern runs only when the text holds one of the literal keywords every match
+of that pattern holds (`keywords.required_keywords`, derived from the pattern itself):
+most texts hold none and cost a few substring searches, never a case-insensitive regex
+scan. The answer is the same as running every pattern.
 """
 
 from __future__ import annotations
@@ -12,11 +19,12 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from fhir_mappings.textcap import matched_part
+from fhir_mappings.textcap import matched_part, request_memo
+from fhir_mappings.valuesets.keywords import fold_case, required_keywords
 
 if TYPE_CHECKING:
     from fhir_mappings.reader import Concept
@@ -58,9 +66,9 @@ class ValueSet:
     codes: dict[tuple[str, str], Code]
     patterns: tuple[TextPattern, ...]
     system_aliases: dict[str, str]
-    # All patterns as one compiled alternation: one search says "none of them" (the usual
-    # answer); only a text it finds something in is matched pattern by pattern, for order.
-    any_pattern: re.Pattern[str] | None = field(default=None, compare=False)
+    # Per pattern (same order): the folded strings of which each of its matches holds
+    # one, or None (the pattern always runs). Empty: every pattern always runs.
+    keywords: tuple[tuple[str, ...] | None, ...] = field(default=(), compare=False)
     # "fold_accents": texts lose their diacritics before matching, so one ASCII pattern
     # reads "células", "celulas" and "cèlulas" alike (orders are typed in many languages).
     fold_accents: bool = False
@@ -68,12 +76,23 @@ class ValueSet:
     # such as Epic refuses an Observation search naming no code or category).
     searched_in: tuple[str, ...] = ()
 
-    def _prepare(self, text: str) -> str:
-        text = " ".join(matched_part(text).split())  # bounded: fhir_mappings.textcap
-        if self.fold_accents:
-            decomposed = unicodedata.normalize("NFKD", text)
-            text = "".join(c for c in decomposed if not unicodedata.combining(c))
-        return text
+    def _prepared(self, text: str) -> tuple[str, str]:
+        """(the text as the patterns see it, its case-folded form for the keywords):
+        from the request's memo when this text was prepared before (`textcap`)."""
+        memo = request_memo()
+        key = (text, self.fold_accents)
+        if memo is not None:
+            found: tuple[str, str] | None = memo.get(key)
+            if found is not None:
+                return found
+        prepared = " ".join(matched_part(text).split())  # bounded: fhir_mappings.textcap
+        if self.fold_accents and not prepared.isascii():  # ASCII has no accents to fold
+            decomposed = unicodedata.normalize("NFKD", prepared)
+            prepared = "".join(c for c in decomposed if not unicodedata.combining(c))
+        result = (prepared, fold_case(prepared))
+        if memo is not None:
+            memo[key] = result
+        return result
 
     def lookup(self, system: str | None, code: str | None) -> Code | None:
         """The entry for a (system, code) pair, normalising known system aliases."""
@@ -90,22 +109,40 @@ class ValueSet:
         """
         if not text:
             return None
-        return self._first(self._prepare(text))
+        return self._first(text)
+
+    def _candidates(self, folded: str) -> list[TextPattern]:
+        """The patterns that can match a text whose folded form is `folded`, in order:
+        those without keywords, and those with a keyword in the text."""
+        if len(self.keywords) != len(self.patterns):
+            return list(self.patterns)
+        words, always = self._words
+        hit = {index for word, index in words if word in folded}
+        if always:
+            hit.update(always)
+        patterns = self.patterns
+        return [patterns[i] for i in sorted(hit)]
+
+    @cached_property
+    def _words(self) -> tuple[tuple[tuple[str, int], ...], tuple[int, ...]]:
+        """Every (keyword, pattern index), for one flat loop per text; and the indexes of
+        the patterns without keywords (they always run)."""
+        pairs = tuple(
+            (word, index) for index, words in enumerate(self.keywords) for word in words or ()
+        )
+        return pairs, tuple(i for i, words in enumerate(self.keywords) if words is None)
 
     def _first(self, text: str) -> TextPattern | None:
-        if self.any_pattern is not None and self.any_pattern.search(text) is None:
-            return None
-        for pattern in self.patterns:
-            if pattern.regex.search(text):
+        prepared, folded = self._prepared(text)
+        for pattern in self._candidates(folded):
+            if pattern.regex.search(prepared):
                 return pattern
         return None
 
     def matches(self, text: str) -> list[TextPattern]:
         """Every pattern found in `text`, in file order."""
-        text = self._prepare(text)
-        if self.any_pattern is not None and self.any_pattern.search(text) is None:
-            return []
-        return [pattern for pattern in self.patterns if pattern.regex.search(text)]
+        prepared, folded = self._prepared(text)
+        return [p for p in self._candidates(folded) if p.regex.search(prepared)]
 
     def match_concept(self, concept: Concept, use_text: bool = True) -> Code | TextPattern | None:
         """The first code of this value set in the concept, else (optionally) the first
@@ -117,7 +154,7 @@ class ValueSet:
                 return found
         if use_text:
             for text in concept.texts:
-                pattern = self._first(self._prepare(text))
+                pattern = self._first(text)
                 if pattern is not None:
                     return pattern
         return None
@@ -153,20 +190,18 @@ def _parse(name: str, raw: dict[str, Any]) -> ValueSet:
         codes,
         tuple(patterns),
         dict(raw.get("system_aliases", {})),
-        _any_of(patterns),
+        tuple(_fewest(required_keywords(p.regex)) for p in patterns),
         bool(raw.get("fold_accents", False)),
         tuple(raw.get("searched_in", ())),
     )
 
 
-def _any_of(patterns: list[TextPattern]) -> re.Pattern[str] | None:
-    """One regex matching wherever any pattern matches (None: let each pattern run)."""
-    if not patterns:
+def _fewest(words: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """`words` without those holding another of them (a text with "rituximab-abbs"
+    holds "rituximab" too, so "any of them is in the text" needs only the shorter)."""
+    if words is None:
         return None
-    try:
-        return re.compile("|".join(f"(?:{p.regex.pattern})" for p in patterns), re.IGNORECASE)
-    except re.error:  # e.g. duplicate group names across patterns
-        return None
+    return tuple(w for w in words if not any(o != w and o in w for o in words))
 
 
 @cache

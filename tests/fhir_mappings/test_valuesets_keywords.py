@@ -1,0 +1,137 @@
+"""The keyword prefilter of value-set text matching never changes a match result."""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fhir_mappings.textcap import MATCHED_TEXT_CHARS, matched_text_limit
+from fhir_mappings.valuesets import TextPattern, ValueSet, all_value_sets
+from fhir_mappings.valuesets.keywords import fold_case, required_keywords
+
+TEXT_SETS = {name: vs for name, vs in all_value_sets().items() if vs.patterns}
+# What re.IGNORECASE equates with ASCII letters, plus case and whitespace variety.
+LOOKALIKES = {"i": ["I", "\u0130", "\u0131"], "s": ["S", "\u017f"], "k": ["K", "\u212a"]}
+NOISE = ["", " ", "  ", "\t", "\n", "\u00a0", "-", "/", ".", "?", "é", "\u0301", "ms ", "MS", "x"]
+
+
+def reference_matches(valueset: ValueSet, text: str) -> list[TextPattern]:
+    """Every pattern run on the text as the value set prepares it: no prefilter at all."""
+    prepared = " ".join(text[:MATCHED_TEXT_CHARS].split())
+    if valueset.fold_accents:
+        decomposed = unicodedata.normalize("NFKD", prepared)
+        prepared = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return [p for p in valueset.patterns if p.regex.search(prepared)]
+
+
+@st.composite
+def disguised(draw: st.DrawFn, text: str) -> str:
+    """`text` with some letters in upper case or as the look-alikes re.IGNORECASE accepts."""
+    out = []
+    for char in text:
+        choice = draw(st.integers(0, 7))
+        if choice == 0:
+            char = char.upper()
+        elif choice == 1 and char.lower() in LOOKALIKES:
+            char = draw(st.sampled_from(LOOKALIKES[char.lower()]))
+        out.append(char)
+    return "".join(out)
+
+
+@st.composite
+def texts_from_fragments(draw: st.DrawFn, valueset: ValueSet) -> str:
+    """A text built from the set's own patterns: strings they match, their keywords (whole
+    or cut), and noise between them."""
+    keywords = sorted({w for words in valueset.keywords for w in words or ()})
+    fragment = st.one_of(
+        st.sampled_from(valueset.patterns).flatmap(lambda p: st.from_regex(p.regex)),
+        st.sampled_from(keywords).flatmap(
+            lambda w: st.integers(0, len(w)).map(lambda cut: w[:cut] or w)
+        ),
+        st.sampled_from(NOISE),
+    )
+    parts = draw(st.lists(fragment, min_size=1, max_size=6))
+    return draw(disguised(draw(st.sampled_from(["", " "])).join(parts)))
+
+
+@pytest.mark.parametrize("name", sorted(TEXT_SETS))
+@given(data=st.data())
+def test_matches_are_those_of_every_pattern_run(name: str, data: st.DataObject) -> None:
+    """For texts made of a set's own pattern fragments, `matches` and `match_text` give
+    exactly what running every pattern gives, in and outside a request's memo."""
+    valueset = TEXT_SETS[name]
+    text = data.draw(texts_from_fragments(valueset))
+    expected = reference_matches(valueset, text)
+    assert valueset.matches(text) == expected
+    assert valueset.match_text(text) == (expected[0] if expected else None)
+    with matched_text_limit(MATCHED_TEXT_CHARS):
+        assert valueset.matches(text) == expected
+        assert valueset.matches(text) == expected  # the second time from the memo
+
+
+@pytest.mark.parametrize("name", sorted(TEXT_SETS))
+@given(data=st.data())
+def test_every_match_of_a_pattern_holds_one_of_its_keywords(name: str, data: st.DataObject) -> None:
+    """Any string a shipped pattern matches (case and look-alikes varied) holds one of
+    the keywords derived from it, once case-folded."""
+    pattern = data.draw(st.sampled_from(TEXT_SETS[name].patterns))
+    keywords = required_keywords(pattern.regex)
+    text = data.draw(st.from_regex(pattern.regex).flatmap(disguised))
+    if keywords is not None and pattern.regex.search(text):
+        assert any(word in fold_case(text) for word in keywords), (text, keywords)
+
+
+def test_every_shipped_pattern_has_keywords() -> None:
+    """No shipped pattern is left to run on every text (each yields literal keywords)."""
+    for valueset in TEXT_SETS.values():
+        assert len(valueset.keywords) == len(valueset.patterns)
+        assert all(words for words in valueset.keywords), valueset.name
+
+
+def test_fold_case_maps_everything_ignorecase_equates_with_ascii() -> None:
+    """Every code point re.IGNORECASE matches to a printable ASCII character folds to
+    that character's lower case (so a keyword is found whatever the text's case)."""
+    ascii_chars = string.ascii_letters + string.digits + string.punctuation + " "
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    one_of = re.compile("[" + re.escape(ascii_chars) + "]", re.IGNORECASE)
+    for found in {m.group() for m in one_of.finditer(every)}:
+        for char in ascii_chars:
+            if re.fullmatch(re.escape(char), found, re.IGNORECASE):
+                assert fold_case(found) == char.lower(), (hex(ord(found)), char)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (r"\bocrevus[ -]?zunovo\b", ("ocrevus",)),
+        (r"\bgd[ -]?(enh|pos)", ("gd enh", "gd pos", "gd-enh", "gd-pos", "gdenh", "gdpos")),
+        (r"\bMRI?\b", ("mr",)),
+        (r"(?<!chronic )gvhd(?![a-z])", ("gvhd",)),
+        (r"(?-i:(?<![A-Za-z0-9])SVF(?![A-Za-z0-9]))", ("svf",)),
+        (r"\bnever (been )?(started|given)\b", ("never ",)),
+        (r"crohn.*fistul|fistul.*crohn", ("fistul",)),
+        (r"(a)b?\1", ("a",)),
+        (r"cellules? souches?", ("cellule",)),
+    ],
+)
+def test_keywords_derived_from_a_pattern(pattern: str, expected: tuple[str, ...]) -> None:
+    """Keywords come from the pattern's literal text; lookarounds and anchors add none."""
+    assert required_keywords(re.compile(pattern, re.IGNORECASE)) == expected
+
+
+@pytest.mark.parametrize("pattern", [r".{3,}", r"\w+\d", r"[a-z]+", r"x?|y", r"(?:ab)*", "[^a]"])
+def test_a_pattern_guaranteeing_no_literal_has_no_keywords(pattern: str) -> None:
+    """A pattern that can match without any fixed text always runs."""
+    assert required_keywords(re.compile(pattern, re.IGNORECASE)) is None
+
+
+def test_a_value_set_without_keywords_runs_every_pattern() -> None:
+    """A ValueSet built without keywords (the field's default) matches as before."""
+    patterns = (TextPattern(re.compile(r"\bfoo\b", re.IGNORECASE), "test"),)
+    bare = ValueSet("bare", {}, patterns, {})
+    assert bare.matches("a FOO b") == list(patterns) and bare.match_text("food") is None
