@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from fhir_mappings.facts import DateSpan, Edss, IgnoredValue, Relapse
 from fhir_mappings.reader import Element
+from fhir_mappings.textcap import matched_part
 
 __all__ = ["edss_score", "relapse_reason", "split_by_relapse", "valid_edss"]
 
@@ -32,6 +33,7 @@ def valid_edss(score: float) -> bool:
 def _from_text(text: str) -> float | None:
     """The one number a text holds (decimal comma or 'SCORE4_5' underscore read as a
     point), or None: none, several, or a band."""
+    text = matched_part(text)
     if _BAND.search(text.replace("_", " ")):
         return None
     numbers = _NUMBER.findall(_OUT_OF_TEN.sub("", text))

@@ -30,6 +30,7 @@ from fhir_mappings.facts import (
     PregnancyState,
 )
 from fhir_mappings.reader import Concept, Element, Resource
+from fhir_mappings.textcap import matched_part
 from fhir_mappings.valuesets import Code, extra, load
 
 __all__ = [
@@ -62,6 +63,7 @@ _MIMIC_TEST = {"aqp4": MimicKind.NMOSD, "mog": MimicKind.MOGAD}
 
 
 def _text_result(text: str) -> LabResult | None:
+    text = matched_part(text)
     for pattern, result in (
         (_NEGATIVE, LabResult.NEGATIVE),
         (_INDETERMINATE, LabResult.INDETERMINATE),
@@ -288,7 +290,7 @@ def _pregnancy_evidence(readings: Sequence[_Reading]) -> list[PregnancyEvidence]
                     state = PregnancyState(found.attributes["state"])
                     break
             if state is None and r.test == "status":
-                texts = [*concept.texts, r.part.string("valueString") or ""]
+                texts = [*concept.texts, matched_part(r.part.string("valueString") or "")]
                 if any(_NOT_PREGNANT.search(t) for t in texts):
                     state = PregnancyState.NOT_PREGNANT
                 elif any(_PREGNANT.search(t) for t in texts):

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 from fhir_mappings.dates import parse_span
 from fhir_mappings.facts import DateSpan, ParseNote, Problem
+from fhir_mappings.textcap import folded_part
 
 __all__ = [
     "Concept",
@@ -238,7 +239,7 @@ class Element:
         texts: list[str] = []
         text = value.get("text")
         if text.__class__ is str:
-            text = " ".join(text.split())
+            text = folded_part(text)  # a concept's text is matched up to the limit
             if text:
                 texts.append(text)
         elif text is not None:
@@ -261,7 +262,7 @@ class Element:
             display = coding.get("display")
             if display.__class__ is str:
                 if display != text:  # most often the display is the text: read once
-                    display = " ".join(display.split())
+                    display = folded_part(display)
                     if display and display not in texts:
                         texts.append(display)
             elif display is not None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from fhir_mappings.facts import StopReason
 from fhir_mappings.reader import Concept, Resource
+from fhir_mappings.textcap import matched_part
 from fhir_mappings.valuesets import load
 
 __all__ = ["Reasons", "reasons_of", "stop_reason_order"]
@@ -63,7 +64,7 @@ def _categories_of_concept(concept: Concept) -> set[str]:
 def _categories_of_note(text: str) -> set[str]:
     table = load("dmt_stop_reasons")
     found: set[str] = set()
-    for sentence in _SENTENCE.split(text):
+    for sentence in _SENTENCE.split(matched_part(text)):
         stop = _STOP.search(sentence)
         if stop is None:
             continue

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 
 from fhir_mappings.facts import DateSpan, DmtExposure, Relapse
 from fhir_mappings.reader import Concept, Element, Resource
+from fhir_mappings.textcap import matched_part
 from fhir_mappings.valuesets import extra, load
 
 __all__ = ["merge_relapses", "steroid_courses"]
@@ -71,7 +72,7 @@ def _per_day(dosage: Element) -> int:
 
 
 def _text_dose(text: str | None) -> float | None:
-    match = _DOSE_TEXT.search(text or "")
+    match = _DOSE_TEXT.search(matched_part(text or ""))
     if match is None:
         return None
     return _mg(float(match.group(1).replace(",", ".")), match.group(2))
@@ -129,7 +130,11 @@ def steroid_courses(
             if ("reasonCode" in resource)
             else []
         )
-        if not doses or max(doses) < minimum or any(premed.search(t) for t in [*said, *reasons]):
+        if (
+            not doses
+            or max(doses) < minimum
+            or any(premed.search(matched_part(t)) for t in [*said, *reasons])
+        ):
             continue
         when = _when(resource)
         if when is None or _on_infusion_day(when, infusion_days):

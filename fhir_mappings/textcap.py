@@ -21,7 +21,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["MATCHED_TEXT_CHARS", "matched_part", "matched_text_limit", "request_memo"]
+__all__ = [
+    "MATCHED_TEXT_CHARS",
+    "folded_part",
+    "matched_part",
+    "matched_text_limit",
+    "request_memo",
+]
 
 MATCHED_TEXT_CHARS = 2048
 
@@ -33,6 +39,21 @@ def matched_part(text: str) -> str:
     """The part of `text` value sets match: its first characters, up to the limit."""
     limit = _LIMIT.get()
     return text if len(text) <= limit else text[:limit]
+
+
+def folded_part(text: str) -> str:
+    """`text` with each run of whitespace as one space, up to the limit: exactly the
+    whole text folded then cut, without folding more of a long text than the cut needs
+    (a folded prefix is a prefix of the folded whole)."""
+    limit = _LIMIT.get()
+    if len(text) <= limit:
+        return " ".join(text.split())
+    end = 2 * limit
+    while True:
+        part = " ".join(text[:end].split())
+        if len(part) >= limit or end >= len(text):
+            return part[:limit]
+        end *= 2
 
 
 def request_memo() -> dict[Any, Any] | None:

@@ -12,14 +12,18 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cds_hooks import Card, Source, dump
 from cds_service import pipeline
 from cds_service.pipeline import bound_cards
+from fhir_mappings.reader import Resources
+from fhir_mappings.textcap import folded_part, matched_text_limit
 from fhir_mappings.valuesets import ValueSet
 from tests.builders import condition, hook_request, med_request, ms_condition
 from tests.conftest import make_settings
-from tests.records import facts_of, procedure
+from tests.records import edss, facts_of, observation, procedure
 
 PATIENT_VIEW = "/cds-services/ms-patient-view"
 ORDER_SIGN = "/cds-services/ms-order-sign"
@@ -173,3 +177,23 @@ def test_every_reading_of_a_text_stops_at_the_limit() -> None:
     early = procedure("p", "Autologous HSCT. Allogeneic HSCT. " + filler)
     assert [p.source for p in facts_of(late).prior_ahsct] == ["Procedure/p"]
     assert not facts_of(early).prior_ahsct
+
+
+@given(st.text(alphabet=" \t\nab", max_size=300), st.integers(min_value=1, max_value=40))
+def test_a_folded_text_is_the_whole_text_folded_then_cut(text: str, limit: int) -> None:
+    """Folding only as much of a long text as the limit needs gives the same text."""
+    with matched_text_limit(limit):
+        assert folded_part(text) == " ".join(text.split())[:limit]
+
+
+def test_a_concept_text_and_an_edss_value_are_read_up_to_the_limit() -> None:
+    """A concept's text is kept up to the limit; an EDSS score written past it is not read."""
+    long_name = "Expanded disability status scale " + "note " * 1000
+    with matched_text_limit(64):
+        concept = Resources([observation("o", long_name)]).all[0].concept("code")
+    assert [len(t) for t in concept.texts] == [64]
+    filler = "x" * 2100
+    late = edss("e", None, valueString=filler + " 3.5")
+    early = edss("e", None, valueString="3.5 " + filler)
+    assert [e.score for e in facts_of(early).edss] == [3.5]
+    assert not facts_of(late).edss
