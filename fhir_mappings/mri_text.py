@@ -34,6 +34,7 @@ from importlib import resources
 from typing import Any
 
 from fhir_mappings.facts import MriMeasure
+from fhir_mappings.mri_mask import Masker, build_masker, rule_strings
 
 __all__ = [
     "RECORD_CAP_CHARS",
@@ -130,6 +131,7 @@ class _Pipeline:
     nlp: Any  # spacy.Language
     targets: dict[str, _Target]
     lock: threading.Lock
+    masker: Masker  # what spaCy sees: the tokens the rules read, placeholders for the rest
 
 
 def _target_rules(targets: dict[str, _Target]) -> list[Any]:
@@ -219,8 +221,26 @@ def _build() -> _Pipeline:
     sectionizer: Any = nlp.add_pipe("medspacy_sectionizer", config={"rules": None})
     sectionizer.add(_section_rules())
     context: Any = nlp.add_pipe("medspacy_context", config={"rules": None})
-    context.add(_modifier_rules(context.DEFAULT_RULES_FILEPATH))
-    return _Pipeline(nlp, targets, threading.Lock())
+    modifiers = _modifier_rules(context.DEFAULT_RULES_FILEPATH)
+    context.add(modifiers)
+    return _Pipeline(nlp, targets, threading.Lock(), _masker(nlp, modifiers))
+
+
+def _masker(nlp: Any, modifiers: list[Any]) -> Masker:
+    """The masker keeping every word of the rules the pipeline was built with: ours (targets
+    as built, with their count prefixes, modifiers, sections, count words) and medspaCy's
+    default ConText rules it loaded; the sentencizer's punctuation."""
+    from spacy.pipeline import Sentencizer
+
+    built = [(r.literal, r.pattern) for r in _target_rules(_targets())]
+    built += [(r.literal, r.pattern) for r in modifiers]
+    built += [(r.literal, r.pattern) for r in _section_rules()]
+    strings = [
+        *rule_strings(built),
+        *rule_strings(_TERMS["count_words"]),
+        *Sentencizer.default_punct_chars,
+    ]
+    return build_masker(nlp.tokenizer, strings)
 
 
 def count_word(text: str | None) -> int | None:
@@ -271,8 +291,9 @@ def read_mri_text(texts: Iterable[str], budget: int = TEXT_CAP_CHARS) -> TextRea
     # Line-break runs become one break (a token the sentencizer knows); other whitespace
     # stays as written.
     text = "\n".join(line for line in text.replace("\r\n", "\n").split("\n") if line.strip())
+    masked = pipeline.masker.mask(text)  # no patient word reaches spaCy's vocabulary
     with pipeline.lock:
-        doc = pipeline.nlp(text)
+        doc = pipeline.nlp(masked)
     found: dict[MriMeasure, tuple[int, str]] = {}
     zero: dict[MriMeasure, str] = {}
     uncertain: list[MriMeasure] = []
