@@ -21,6 +21,7 @@ The masker holds rules only, never text.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ class Masker:
     infix_finditer: Callable[[str], Iterable[Any]]
     token_match: _Search
     url_match: _Search
+    joined: dict[tuple[str, ...], tuple[str, ...]]  # special cases the affix rules cut up
 
     def mask(self, text: str) -> str:
         """`text` with every token no rule reads replaced by a placeholder."""
@@ -88,9 +90,31 @@ class Masker:
     def tokens(self, chunk: str) -> list[str]:
         """The tokens spaCy's tokenizer cuts a whitespace-free chunk into (the algorithm of
         spaCy 3.7's `Tokenizer.explain`, with the special cases read once)."""
-        specials = self.specials
-        if chunk.isalpha() and chunk not in specials:
+        if chunk.isalpha() and chunk not in self.specials:
             return [chunk]  # no affix or infix rule splits letters alone
+        return self._rejoined(self._affixed(chunk, self.specials))
+
+    def _rejoined(self, tokens: list[str]) -> list[str]:
+        """Special cases the affix rules cut up put back together (":*" in "record:**"),
+        longest first, as spaCy's special-case matcher does."""
+        if not self.joined or len(tokens) < 2:
+            return tokens
+        longest = max(len(k) for k in self.joined)
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            for n in range(min(longest, len(tokens) - i), 1, -1):
+                special = self.joined.get(tuple(tokens[i : i + n]))
+                if special is not None:
+                    out.extend(special)
+                    i += n
+                    break
+            else:
+                out.append(tokens[i])
+                i += 1
+        return out
+
+    def _affixed(self, chunk: str, specials: dict[str, tuple[str, ...]]) -> list[str]:
         prefix_search, suffix_search = self.prefix_search, self.suffix_search
         tokens: list[str] = []
         suffixes: list[str] = []
@@ -166,7 +190,7 @@ def rule_strings(value: Any) -> Iterable[str]:
 
 def build_masker(tokenizer: Any, strings: Iterable[str]) -> Masker:
     """A masker for a spaCy tokenizer that keeps every token of `strings` (the rules')."""
-    from spacy.attrs import ORTH
+    from spacy.attrs import ORTH  # type: ignore[import-not-found]  # (Cython, no stub)
     from spacy.lang.en.lex_attrs import _num_words, _ordinal_words
 
     specials: dict[str, tuple[str, ...]] = {}
@@ -180,7 +204,16 @@ def build_masker(tokenizer: Any, strings: Iterable[str]) -> Masker:
         tokenizer.infix_finditer or (lambda _: ()),
         tokenizer.token_match or _never,
         tokenizer.url_match or _never,
+        {},
     )
+    # as spaCy's tokenizer: a special case that the affix rules would cut is matched on
+    # the pieces they cut it into
+    joined: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for orth, pieces in specials.items():
+        cut = tuple(masker._affixed(orth, {}))
+        if len(cut) > 1:
+            joined.setdefault(cut, pieces)
+    masker = dataclasses.replace(masker, joined=joined)
     words = {w.lower() for w in (*_num_words, *_ordinal_words)}
     for string in strings:
         if not string.strip():
@@ -190,12 +223,4 @@ def build_masker(tokenizer: Any, strings: Iterable[str]) -> Masker:
         for chunk in string.split():
             words.update(token.lower() for token in masker.tokens(chunk))
     words -= {ALPHA_MASK, OTHER_MASK}
-    return Masker(
-        frozenset(words),
-        specials,
-        masker.prefix_search,
-        masker.suffix_search,
-        masker.infix_finditer,
-        masker.token_match,
-        masker.url_match,
-    )
+    return dataclasses.replace(masker, words=frozenset(words))
