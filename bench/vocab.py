@@ -48,7 +48,7 @@ def _one(masked: bool, reports: int) -> dict[str, float]:
         fields = dataclasses.fields(pipeline.masker)
         plain = _Unmasked(**{f.name: getattr(pipeline.masker, f.name) for f in fields})
         unmasked = dataclasses.replace(pipeline, masker=plain)
-        mri_text.load_pipeline = lambda: unmasked  # type: ignore[assignment]
+        mri_text.load_pipeline = lambda: unmasked
     rng = random.Random(1)
     texts = [
         _REPORT.format(
