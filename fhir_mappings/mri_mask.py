@@ -58,20 +58,28 @@ class Masker:
     token_match: _Search
     url_match: _Search
     joined: dict[tuple[str, ...], tuple[str, ...]]  # special cases the affix rules cut up
+    longest_joined: int = 0  # tokens in the longest of them
+    joined_starts: frozenset[str] = frozenset()  # the tokens they start with
 
     def mask(self, text: str) -> str:
         """`text` with every token no rule reads replaced by a placeholder."""
+        done: dict[str, str] = {}  # this text's chunks (reports repeat words); dropped on return
         out: list[str] = []
         for piece in _PIECES.findall(text):
-            if piece.isspace():
-                short = len(piece) <= 4 and _WHITESPACE.issuperset(piece)
-                out.append(piece if short else _SPACE_MASK)
-                continue
-            tokens = self.tokens(piece)
-            kept = [self._keep(token) for token in tokens]
-            same = all(k is t for k, t in zip(kept, tokens, strict=True))
-            out.append(piece if same else " ".join(kept))
+            masked = done.get(piece)
+            if masked is None:
+                masked = done[piece] = self._chunk(piece)
+            out.append(masked)
         return "".join(out)
+
+    def _chunk(self, piece: str) -> str:
+        if piece.isspace():
+            short = len(piece) <= 4 and _WHITESPACE.issuperset(piece)
+            return piece if short else _SPACE_MASK
+        tokens = self.tokens(piece)
+        kept = [self._keep(token) for token in tokens]
+        same = all(k is t for k, t in zip(kept, tokens, strict=True))
+        return piece if same else " ".join(kept)
 
     def _keep(self, token: str) -> str:
         lower = token.lower()
@@ -97,12 +105,16 @@ class Masker:
     def _rejoined(self, tokens: list[str]) -> list[str]:
         """Special cases the affix rules cut up put back together (":*" in "record:**"),
         longest first, as spaCy's special-case matcher does."""
-        if not self.joined or len(tokens) < 2:
+        if len(tokens) < 2:
             return tokens
-        longest = max(len(k) for k in self.joined)
+        longest = self.longest_joined
         out: list[str] = []
         i = 0
         while i < len(tokens):
+            if tokens[i] not in self.joined_starts:
+                out.append(tokens[i])
+                i += 1
+                continue
             for n in range(min(longest, len(tokens) - i), 1, -1):
                 special = self.joined.get(tuple(tokens[i : i + n]))
                 if special is not None:
@@ -213,7 +225,11 @@ def build_masker(tokenizer: Any, strings: Iterable[str]) -> Masker:
         cut = tuple(masker._affixed(orth, {}))
         if len(cut) > 1:
             joined.setdefault(cut, pieces)
-    masker = dataclasses.replace(masker, joined=joined)
+    longest = max((len(cut) for cut in joined), default=0)
+    starts = frozenset(cut[0] for cut in joined)
+    masker = dataclasses.replace(
+        masker, joined=joined, longest_joined=longest, joined_starts=starts
+    )
     words = {w.lower() for w in (*_num_words, *_ordinal_words)}
     for string in strings:
         if not string.strip():
