@@ -6,7 +6,9 @@ spaCy's rule-based sentencizer, the section detector, the target matcher with ou
 target rules and ConText with medspaCy's default modifier rules plus ours, all from
 valuesets/mri_terms.json. It is a model, not data: built once per process on first need
 (the HTTP edge builds it off the event loop, see `pipeline_ready`), it keeps no text
-between calls; calls are serialised by a lock, as the spaCy pipeline is not documented
+between calls, and spaCy (whose vocabulary keeps every token string it sees) reads a
+text only masked (`mri_mask`: the rules' words, small numbers and punctuation kept, every
+other token a placeholder); calls are serialised by a lock, as the spaCy pipeline is not documented
 as safe for concurrent calls. PyRuSH logs each sentence it splits at DEBUG through
 loguru, and medspaCy through `logging`: both are silenced here, before the pipeline is
 built, so no report text reaches a log.
