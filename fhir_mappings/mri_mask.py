@@ -7,8 +7,9 @@ rules and count words in valuesets/mri_terms.json, medspaCy's default ConText ru
 the pipeline loads, spaCy's English number words), small numbers (a lesion count or a
 size: up to three digits, or a decimal like 3.5), single punctuation marks and short
 whitespace. Anything else is one placeholder token: `ALPHA_MASK` for an alphabetic token
-(a rule's IS_ALPHA wildcard still matches it), `OTHER_MASK` for any other (a long digit
-string, a date, an identifier: not a number, so never a count).
+(a rule's IS_ALPHA wildcard still matches it), `PUNCT_MASK` for a longer run of
+punctuation, `OTHER_MASK` for any other (a long digit string, a date, an identifier: not
+a number, so never a count).
 
 The text is cut into tokens exactly as spaCy's tokenizer cuts it (spaCy's own
 `Tokenizer.explain` algorithm, run on the pipeline's rules without touching its
@@ -23,16 +24,20 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ALPHA_MASK", "OTHER_MASK", "Masker", "build_masker", "rule_strings"]
+__all__ = ["ALPHA_MASK", "OTHER_MASK", "PUNCT_MASK", "Masker", "build_masker", "rule_strings"]
 
 ALPHA_MASK = "xxxx"
 """Stands for an alphabetic token no rule reads."""
 OTHER_MASK = "x0x0"
 """Stands for any other token no rule reads (not alphabetic, not a number)."""
+PUNCT_MASK = "---"
+"""Stands for a longer run of punctuation ("-----"): still punctuation, which the
+sentencizer reads (punctuation after a full stop stays in its sentence)."""
 
 _PIECES = re.compile(r"\s+|\S+")  # \s is str.isspace, the tokenizer's own split
 _SMALL_NUMBER = re.compile(r"\d{1,3}|\d{1,2}\.\d")
@@ -93,6 +98,8 @@ class Masker:
             return token
         if len(token) <= 3 and token.isascii() and not any(c.isalnum() for c in token):
             return token  # "...", "--", "):"
+        if all(unicodedata.category(c).startswith("P") for c in token):
+            return PUNCT_MASK  # spaCy's IS_PUNCT
         return ALPHA_MASK if token.isalpha() else OTHER_MASK
 
     def tokens(self, chunk: str) -> list[str]:
@@ -238,5 +245,5 @@ def build_masker(tokenizer: Any, strings: Iterable[str]) -> Masker:
             words.add(string.lower())
         for chunk in string.split():
             words.update(token.lower() for token in masker.tokens(chunk))
-    words -= {ALPHA_MASK, OTHER_MASK}
+    words -= {ALPHA_MASK, OTHER_MASK, PUNCT_MASK}
     return dataclasses.replace(masker, words=frozenset(words))

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from fhir_mappings import mri_text
 from fhir_mappings.facts import MriMeasure
-from fhir_mappings.mri_mask import ALPHA_MASK, OTHER_MASK, Masker
+from fhir_mappings.mri_mask import ALPHA_MASK, OTHER_MASK, PUNCT_MASK, Masker
 from fhir_mappings.mri_text import TextReading, load_pipeline, read_mri_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,7 +88,7 @@ def test_masked_text_has_the_same_tokens_one_for_one() -> None:
         masked = [t.text for t in tokenizer(masker.mask(text))]
         assert len(masked) == len(original), text
         for before, after in zip(original, masked, strict=True):
-            assert after in (before, before.lower(), ALPHA_MASK, OTHER_MASK) or (
+            assert after in (before, before.lower(), ALPHA_MASK, OTHER_MASK, PUNCT_MASK) or (
                 before.isspace() and after.isspace()
             ), (text, before, after)
 
@@ -108,6 +108,7 @@ def test_unread_words_become_placeholders() -> None:
     masked = masker.mask(text)
     assert masked == ("xxxx xxxx xxxx x0x0 xxxx x0x0 : 2 new T2 lesions, no enhancing lesions.")
     assert masker.mask("NEW lesions") == "NEW lesions"
+    assert masker.mask("lesions. ----- Signed") == "lesions. --- xxxx"
     assert masker.mask("nEw lesions") == "new lesions"
 
 
