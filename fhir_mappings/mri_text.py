@@ -6,7 +6,9 @@ spaCy's rule-based sentencizer, the section detector, the target matcher with ou
 target rules and ConText with medspaCy's default modifier rules plus ours, all from
 valuesets/mri_terms.json. It is a model, not data: built once per process on first need
 (the HTTP edge builds it off the event loop, see `pipeline_ready`), it keeps no text
-between calls; calls are serialised by a lock, as the spaCy pipeline is not documented
+between calls, and spaCy (whose vocabulary keeps every token string it sees) reads a
+text only masked (`mri_mask`: the rules' words, small numbers and punctuation kept, every
+other token a placeholder); calls are serialised by a lock, as the spaCy pipeline is not documented
 as safe for concurrent calls. PyRuSH logs each sentence it splits at DEBUG through
 loguru, and medspaCy through `logging`: both are silenced here, before the pipeline is
 built, so no report text reaches a log.
@@ -34,6 +36,7 @@ from importlib import resources
 from typing import Any
 
 from fhir_mappings.facts import MriMeasure
+from fhir_mappings.mri_mask import Masker, build_masker, rule_strings
 
 __all__ = [
     "RECORD_CAP_CHARS",
@@ -130,6 +133,7 @@ class _Pipeline:
     nlp: Any  # spacy.Language
     targets: dict[str, _Target]
     lock: threading.Lock
+    masker: Masker  # what spaCy sees: the tokens the rules read, placeholders for the rest
 
 
 def _target_rules(targets: dict[str, _Target]) -> list[Any]:
@@ -219,8 +223,26 @@ def _build() -> _Pipeline:
     sectionizer: Any = nlp.add_pipe("medspacy_sectionizer", config={"rules": None})
     sectionizer.add(_section_rules())
     context: Any = nlp.add_pipe("medspacy_context", config={"rules": None})
-    context.add(_modifier_rules(context.DEFAULT_RULES_FILEPATH))
-    return _Pipeline(nlp, targets, threading.Lock())
+    modifiers = _modifier_rules(context.DEFAULT_RULES_FILEPATH)
+    context.add(modifiers)
+    return _Pipeline(nlp, targets, threading.Lock(), _masker(nlp, modifiers))
+
+
+def _masker(nlp: Any, modifiers: list[Any]) -> Masker:
+    """The masker keeping every word of the rules the pipeline was built with: ours (targets
+    as built, with their count prefixes, modifiers, sections, count words) and medspaCy's
+    default ConText rules it loaded; the sentencizer's punctuation."""
+    from spacy.pipeline import Sentencizer
+
+    built = [(r.literal, r.pattern) for r in _target_rules(_targets())]
+    built += [(r.literal, r.pattern) for r in modifiers]
+    built += [(r.literal, r.pattern) for r in _section_rules()]
+    strings = [
+        *rule_strings(built),
+        *rule_strings(_TERMS["count_words"]),
+        *Sentencizer.default_punct_chars,
+    ]
+    return build_masker(nlp.tokenizer, strings)
 
 
 def count_word(text: str | None) -> int | None:
@@ -271,8 +293,9 @@ def read_mri_text(texts: Iterable[str], budget: int = TEXT_CAP_CHARS) -> TextRea
     # Line-break runs become one break (a token the sentencizer knows); other whitespace
     # stays as written.
     text = "\n".join(line for line in text.replace("\r\n", "\n").split("\n") if line.strip())
+    masked = pipeline.masker.mask(text)  # no patient word reaches spaCy's vocabulary
     with pipeline.lock:
-        doc = pipeline.nlp(text)
+        doc = pipeline.nlp(masked)
     found: dict[MriMeasure, tuple[int, str]] = {}
     zero: dict[MriMeasure, str] = {}
     uncertain: list[MriMeasure] = []
