@@ -22,7 +22,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from fhir_mappings.valuesets import load
@@ -65,6 +64,15 @@ def proposal_keys() -> frozenset[str]:
     return frozenset({REFERRAL_KEY, *ingredients})
 
 
+def _yaml(text: str) -> Any:
+    import yaml  # only a site's YAML file needs it: not imported at start-up
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc)) from exc
+
+
 def _read(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
@@ -75,8 +83,8 @@ def _read(path: Path) -> Any:
         if suffix == ".json":
             return json.loads(text)
         if suffix in (".yaml", ".yml"):
-            return yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
+            return _yaml(text)
+    except ValueError as exc:
         raise OrderablesError(f"{path} is not valid {suffix[1:].upper()}: {exc}") from None
     raise OrderablesError(f"{path}: the file must end in .json, .yaml or .yml")
 

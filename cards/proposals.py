@@ -29,12 +29,6 @@ from importlib import resources
 from typing import Any, Literal
 
 import orjson
-
-# The three R4B classes proposals are built with, and only these (the package's top level
-# is R5; importing all of R4B would cost start-up time for models never used).
-from fhir.resources.R4B.medicationrequest import MedicationRequest
-from fhir.resources.R4B.reference import Reference
-from fhir.resources.R4B.servicerequest import ServiceRequest
 from pydantic import ValidationError
 
 from cards.orderables import REFERRAL_KEY, SiteCode
@@ -151,6 +145,8 @@ def _medication(ingredient: str, site: dict[str, str] | None, common: dict[str, 
         }
     codings.append({"system": RXNORM, "code": rxnorm_ingredient(ingredient), "display": ingredient})
     text = known["clinical_drug"]["display"] if known else ingredient
+    from fhir.resources.R4B.medicationrequest import MedicationRequest  # see _built
+
     return MedicationRequest(
         **common, medicationCodeableConcept={"coding": codings, "text": text}, **dosage
     )
@@ -173,6 +169,11 @@ def _built(
         "reasonReference": [{"reference": _REASON}],
     }
     site_coding = SiteCode(system=site[0], code=site[1], display=site[2]).coding() if site else None
+    # The three R4B classes proposals are built with, and only these (the package's top
+    # level is R5), imported by the first proposal built: most calls build none, and a
+    # worker answers its first call sooner without them.
+    from fhir.resources.R4B.servicerequest import ServiceRequest
+
     try:
         if kind == "referral":
             codings = [site_coding, REFERRAL_CODE] if site_coding else [REFERRAL_CODE]
@@ -191,6 +192,8 @@ def _built(
 
 
 def _reference(reference: str) -> dict[str, Any]:
+    from fhir.resources.R4B.reference import Reference  # see _built
+
     dumped: dict[str, Any] = Reference(reference=reference).model_dump(mode="json")
     return dumped
 

@@ -70,6 +70,19 @@ def test_bad_order_codes_file_stops_start_up_with_a_clear_line(
     assert line.startswith("invalid setting CDS_ORDER_CODES_FILE") and problem in line
 
 
+def test_bad_yaml_order_codes_file_stops_start_up_with_a_clear_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A YAML code file that does not parse: one line naming the setting and YAML."""
+    codes = tmp_path / "orders.yaml"
+    codes.write_text("orders: [ocrelizumab\n")
+    monkeypatch.setenv("CDS_ORDER_CODES_FILE", str(codes))
+    with pytest.raises(InvalidSettings) as raised:
+        load_settings()
+    (line,) = raised.value.lines
+    assert line.startswith("invalid setting CDS_ORDER_CODES_FILE") and "not valid YAML" in line
+
+
 def test_extension_domain_must_be_reverse_domain(monkeypatch: pytest.MonkeyPatch) -> None:
     """An extension domain that is not reverse-domain notation is refused at start-up."""
     monkeypatch.setenv("CDS_EXTENSION_DOMAIN", "ms-cds-explanation")

@@ -20,10 +20,13 @@ checks, in this order, and stops at the first failure:
 Any failure is a bare 401 (`errors.Unauthorized`, see `auth.client.authenticate`);
 the reason is logged and counted as a stable code (`Reason`), never the token.
 `open_verifier` builds the verifier for the app's lifespan (none in development).
+PyJWT and cryptography are imported with it: a development server, which verifies no
+client, starts without them.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import math
@@ -35,8 +38,6 @@ from enum import StrEnum
 from typing import Any
 
 import httpx
-import jwt
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from cds_service.auth.jwks import JwksCache, KeysUnavailable, index_keys
 from cds_service.auth.replay import MemoryReplayCache, RedisReplayCache, ReplayCache
@@ -57,7 +58,6 @@ MAX_TOKEN_CHARS = 8192
 MAX_JTI_CHARS = 256
 MAX_ID_CLAIM_CHARS = 256  # sub, tenant: stored with each card and feedback item
 MIN_RSA_BITS = 2048
-_CURVES = {"ES256": ec.SECP256R1, "ES384": ec.SECP384R1, "ES512": ec.SECP521R1}
 REQUIRED_CLAIMS = ("iss", "aud", "exp", "iat", "jti")
 
 
@@ -156,6 +156,8 @@ class ClientVerifier:
         return await self._check_claims(payload, issuer_id, kid)
 
     def _check_header(self, token: str) -> tuple[str, str, str | None]:
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -175,6 +177,8 @@ class ClientVerifier:
         return alg, kid, jku
 
     def _trusted_issuer(self, token: str) -> tuple[str, TrustedIssuer]:
+        import jwt
+
         try:
             unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError:
@@ -203,15 +207,19 @@ class ClientVerifier:
         return key
 
     def _public_key(self, jwk: dict[str, Any], alg: str) -> Any:
+        import jwt
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+        curves = {"ES256": ec.SECP256R1, "ES384": ec.SECP384R1, "ES512": ec.SECP521R1}
         if "alg" in jwk and jwk["alg"] != alg:
             raise AuthFailure(Reason.BAD_KEY)
         try:
             key = jwt.PyJWK(jwk, algorithm=alg).key
         except (jwt.PyJWTError, ValueError, TypeError):
             raise AuthFailure(Reason.BAD_KEY) from None
-        if alg in _CURVES:
+        if alg in curves:
             if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(
-                key.curve, _CURVES[alg]
+                key.curve, curves[alg]
             ):
                 raise AuthFailure(Reason.BAD_KEY)
         elif not isinstance(key, rsa.RSAPublicKey) or key.key_size < MIN_RSA_BITS:
@@ -221,6 +229,8 @@ class ClientVerifier:
     def _decode(
         self, token: str, key: Any, alg: str, issuer_id: str, audiences: Sequence[str]
     ) -> dict[str, Any]:
+        import jwt
+
         try:
             payload: dict[str, Any] = jwt.decode(
                 token,
@@ -286,6 +296,9 @@ async def open_verifier(settings: Settings) -> AsyncIterator[ClientVerifier | No
         )
         yield None
         return
+    # Loaded now, so that the first verified call does not pay for the imports.
+    importlib.import_module("jwt")
+    importlib.import_module("cryptography.hazmat.primitives.asymmetric.rsa")
     http = httpx.AsyncClient(timeout=settings.jwks_timeout_seconds, follow_redirects=False)
     replay: ReplayCache = (
         RedisReplayCache(settings.redis_url) if settings.redis_url else MemoryReplayCache()

@@ -91,9 +91,12 @@ def new_client(settings: Settings) -> httpx.AsyncClient:
         max_keepalive_connections=settings.fhir_max_connections,
         keepalive_expiry=30.0,
     )
-    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    # One SSL context (loading the CA bundle is the costly part of making a client),
+    # shared by the transport and the guarded pool that replaces the transport's own.
+    ssl_context = httpx.create_ssl_context(trust_env=False)
+    transport = httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits, trust_env=False)
     transport._pool = httpcore.AsyncConnectionPool(  # the same pool, with the guard
-        ssl_context=httpx.create_ssl_context(trust_env=False),
+        ssl_context=ssl_context,
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,
