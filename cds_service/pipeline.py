@@ -19,10 +19,11 @@ large record is read in the CPU pool, not on the event loop; the response holds 
 `stage` times the stages (parse, prefetch; mapping, rules and render inside the
 engine): the HTTP route passes its metrics StageTimer, the CLI nothing.
 
-`warm_up` runs one synthetic call per hook at start-up (made-up ids, no PHI):
-fhir.resources imports its nested model classes on first use, and without it the
-first call that reads a record pays for those imports (`make bench` measures the
-first calls after a cold start).
+`warm_up` runs one synthetic call per hook at start-up (made-up ids, no PHI), so that
+first-use work (value sets and card content loaded, a rule's first evaluation) is done
+before serving and a broken rule shows at start-up; it neither builds a proposal
+resource nor the MRI text model (both are built on first need). `make bench` measures
+the first calls after a cold start.
 """
 
 from __future__ import annotations

@@ -109,9 +109,35 @@ def test_deadline_is_per_request_not_per_connection(address: tuple[str, int]) ->
         conn.settimeout(5)
         for _ in range(3):
             conn.sendall(request_bytes(body))
-            answer = conn.recv(65536)
+            answer = _response(conn)
             assert answer.startswith(b"HTTP/1.1 200"), answer[:80]
             time.sleep(DEADLINE * 0.7)
+
+
+def _response(conn: socket.socket) -> bytes:
+    """One whole response: its head, then as many body bytes as Content-Length says
+    (the head and the body can arrive in separate segments)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = next(
+        (
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        ),
+        0,
+    )
+    while len(rest) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return head + b"\r\n\r\n" + rest
 
 
 def test_serve_uses_the_deadline_protocol(monkeypatch: pytest.MonkeyPatch) -> None:
