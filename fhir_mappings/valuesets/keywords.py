@@ -80,7 +80,7 @@ def required_keywords(regex: re.Pattern[str]) -> tuple[str, ...] | None:
 
 
 def _sequence(nodes: Sequence[tuple[Any, Any]]) -> _Part:
-    parts = [_node(op, av) for op, av in nodes]
+    parts = _joined([_node(op, av) for op, av in nodes])
     candidates = [p.needed for p in parts if p.needed]
     # Each run of exactly known neighbours spells strings a match holds ("multiple " +
     # "sclerosis"); every sub-run that spells no empty string is a candidate.
@@ -96,6 +96,31 @@ def _sequence(nodes: Sequence[tuple[Any, Any]]) -> _Part:
     for part in parts:
         exact = _product(exact, part.exact)
     return _Part(exact, max(candidates, key=_strength, default=None))
+
+
+def _joined(parts: list[_Part]) -> list[_Part]:
+    """Runs of single known characters as one part ("m", "s", "c" -> "msc"): the same
+    strings, and a run that starts or ends inside one never spells a stronger
+    candidate (each added character lengthens every string, adding none), so only the
+    work of the search below shrinks (it is quadratic in the parts)."""
+    joined: list[_Part] = []
+    for part in parts:
+        left, right = (joined[-1].exact if joined else None), part.exact
+        if left and right and _one_string(part) and _one_string(joined[-1]):
+            both = frozenset({next(iter(left)) + next(iter(right))})
+            joined[-1] = _Part(both, both)
+        else:
+            joined.append(part)
+    return joined
+
+
+def _one_string(part: _Part) -> bool:
+    return (
+        part.exact is not None
+        and len(part.exact) == 1
+        and part.needed == part.exact
+        and "" not in part.exact
+    )
 
 
 def _strength(strings: frozenset[str]) -> tuple[int, int, int]:
