@@ -24,6 +24,8 @@ __all__ = [
     "code_label",
     "detail_for",
     "explanation",
+    "msc_card",
+    "msc_diagnosis_lines",
     "new_uuid",
     "proposal_suggestions",
     "removal_suggestions",
@@ -166,23 +168,50 @@ def _msc_order_lines(decision: Decision) -> list[str]:
     lines = [text["order_line"].format(order=order, matched=matched)]
     if facts.get("msEvidence") == "order reason is MS":
         lines.append(text["ms_reason_line"])
-    for diagnosis in decision.details.get("diagnoses", []):
-        lines.append(
-            text["ms_diagnosis_line"].format(
-                course=diagnosis["course"],
-                source=diagnosis["source"],
-                code=code_label(diagnosis["code"]),
-            )
+    return lines + msc_diagnosis_lines(decision)
+
+
+def msc_diagnosis_lines(decision: Decision) -> list[str]:
+    """The patient's MS diagnoses, one line each (an MSC card names them once)."""
+    text = content(decision.topic)
+    return [
+        text["ms_diagnosis_line"].format(
+            course=diagnosis["course"],
+            source=diagnosis["source"],
+            code=code_label(diagnosis["code"]),
         )
-    return lines
+        for diagnosis in decision.details.get("diagnoses", [])
+    ]
+
+
+def msc_card(
+    decision: Decision,
+    summary: str,
+    lines: list[str],
+    removals: list[Suggestion],
+    config: RuleConfig = DEFAULT_CONFIG,
+) -> Card:
+    """The critical mscWarning card: these detail lines, the removals, then the
+    alternatives (one order or several)."""
+    alternatives = proposal_suggestions(
+        decision.details.get("alternatives", []), "alternative_label", config
+    )
+    return Card(
+        uuid=new_uuid(),
+        summary=summary,
+        indicator="critical",
+        detail=detail_for(decision.topic, lines),
+        source=source_for(decision.topic),
+        overrideReasons=override_reasons(decision.topic),
+        links=links(decision.topic),
+        extension=explanation(decision, config),
+        **with_suggestions([*removals, *alternatives]),
+    )
 
 
 def render_msc_warning(decision: Decision, config: RuleConfig = DEFAULT_CONFIG) -> Card:
     text = content(decision.topic)
     assert decision.order_ref is not None  # noqa: S101 (the msc rule always sets it)
-    alternatives = proposal_suggestions(
-        decision.details.get("alternatives", []), "alternative_label", config
-    )
     remove = Suggestion(
         label=text["suggestion_label"],
         uuid=new_uuid(),
@@ -193,17 +222,7 @@ def render_msc_warning(decision: Decision, config: RuleConfig = DEFAULT_CONFIG) 
             )
         ],
     )
-    return Card(
-        uuid=new_uuid(),
-        summary=text["summary"],
-        indicator="critical",
-        detail=detail_for(decision.topic, _msc_order_lines(decision)),
-        source=source_for(decision.topic),
-        overrideReasons=override_reasons(decision.topic),
-        links=links(decision.topic),
-        extension=explanation(decision, config),
-        **with_suggestions([remove, *alternatives]),
-    )
+    return msc_card(decision, text["summary"], _msc_order_lines(decision), [remove], config)
 
 
 def render_dmt_order_check(decision: Decision, config: RuleConfig = DEFAULT_CONFIG) -> Card:

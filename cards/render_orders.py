@@ -15,13 +15,13 @@ from cards.render import (
     code_label,
     detail_for,
     explanation,
-    links,
+    msc_card,
+    msc_diagnosis_lines,
     new_uuid,
     override_reasons,
     proposal_suggestions,
     render_msc_warning,
     source_for,
-    with_suggestions,
 )
 from cds_hooks import Action, Card, Suggestion
 
@@ -90,15 +90,7 @@ def _several_lines(decision: Decision) -> list[str]:
             lines.append(text[key].format(status=order["status"]))
     if count > len(orders):
         lines.append(text["not_listed_line"].format(count=count - len(orders)))
-    for diagnosis in decision.details.get("diagnoses", []):
-        lines.append(
-            text["ms_diagnosis_line"].format(
-                course=diagnosis["course"],
-                source=diagnosis["source"],
-                code=code_label(diagnosis["code"]),
-            )
-        )
-    return lines
+    return lines + msc_diagnosis_lines(decision)
 
 
 def _removals(decision: Decision) -> list[Suggestion]:
@@ -125,19 +117,6 @@ def _removals(decision: Decision) -> list[Suggestion]:
 def render_msc_several(decision: Decision, config: RuleConfig = DEFAULT_CONFIG) -> Card:
     """One critical card for several MSC orders: the count in the summary, each order in
     the detail, a removal per draft, then the alternatives once."""
-    text = content(decision.topic)
     count = decision.details.get("order_count", len(decision.details["orders"]))
-    alternatives = proposal_suggestions(
-        decision.details.get("alternatives", []), "alternative_label", config
-    )
-    return Card(
-        uuid=new_uuid(),
-        summary=text["summary_several"].format(count=count),
-        indicator="critical",
-        detail=detail_for(decision.topic, _several_lines(decision)),
-        source=source_for(decision.topic),
-        overrideReasons=override_reasons(decision.topic),
-        links=links(decision.topic),
-        extension=explanation(decision, config),
-        **with_suggestions([*_removals(decision), *alternatives]),
-    )
+    summary = content(decision.topic)["summary_several"].format(count=count)
+    return msc_card(decision, summary, _several_lines(decision), _removals(decision), config)
