@@ -38,6 +38,7 @@ __all__ = [
     "LabFacts",
     "lab_test_of",
     "labs_of",
+    "observed_on",
     "pregnancy_of",
     "read_labs",
     "result_of",
@@ -121,7 +122,8 @@ def _index_result(index: float) -> LabResult:
     return LabResult.INDETERMINATE
 
 
-def _when(observation: Resource) -> DateSpan | None:
+def observed_on(observation: Resource) -> DateSpan | None:
+    """When an Observation was made: effective[x], else when it was issued."""
     return (
         observation.date("effectiveDateTime")
         or observation.period("effectivePeriod")[0]
@@ -178,7 +180,7 @@ def _readings(candidates: Iterable[LabCandidate]) -> list[_Reading]:
     for observation, parts in candidates:
         if not parts or observation.code("status") in _DEAD:
             continue
-        when = _when(observation)
+        when = observed_on(observation)
         for part, (kind, matched_by) in parts:
             out.append(_Reading(kind, matched_by, part, when, observation.ref))
     return out

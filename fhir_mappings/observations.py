@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from fhir_mappings.config import MappingConfig
 from fhir_mappings.edss import edss_score, valid_edss
-from fhir_mappings.facts import DateSpan, Edss, MriLesionCount, MriMeasure
+from fhir_mappings.facts import Edss, MriLesionCount, MriMeasure
 from fhir_mappings.imaging import is_mri_study
-from fhir_mappings.labs import LabCandidate, lab_test_of
+from fhir_mappings.labs import LabCandidate, lab_test_of, observed_on
 from fhir_mappings.mri_text import count_word
 from fhir_mappings.reader import Concept, Element, Resource
 from fhir_mappings.valuesets import Code, load
@@ -52,15 +52,6 @@ def _number(element: Element) -> float | None:
         except ValueError:
             value = None
     return value
-
-
-def _when(observation: Resource) -> DateSpan | None:
-    return (
-        observation.date("effectiveDateTime")
-        or observation.period("effectivePeriod")[0]
-        or observation.date("effectiveInstant")
-        or observation.date("issued")
-    )
 
 
 def _edss_of(concept: Concept) -> str | None:
@@ -134,7 +125,7 @@ def read_observations(observations: Iterable[Resource], config: MappingConfig) -
         if observation.code("status") in _DEAD:
             continue
         ref = observation.ref
-        when = _when(observation)
+        when = observed_on(observation)
         for part in edss_parts:
             value = edss_score(part)
             if value is None:
