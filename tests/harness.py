@@ -100,14 +100,21 @@ def without_uuids(value: Any) -> Any:
     return value
 
 
+def card_deletes(card: dict[str, Any]) -> list[str]:
+    """The orders a card's suggestions remove (each delete action's resourceId), in order."""
+    return [
+        action["resourceId"]
+        for suggestion in card.get("suggestions", [])
+        for action in suggestion.get("actions", [])
+        if action["type"] == "delete"
+    ]
+
+
 def msc_card_orders(body: dict[str, Any]) -> list[str]:
     """The order each mscWarning card asks to remove (its delete action's resourceId)."""
-    refs = []
-    for card in body["cards"]:
-        if card["source"].get("topic", {}).get("code") != "mscWarning":
-            continue
-        for suggestion in card.get("suggestions", []):
-            for action in suggestion.get("actions", []):
-                if action["type"] == "delete":
-                    refs.append(action["resourceId"])
-    return refs
+    return [
+        ref
+        for card in body["cards"]
+        if card["source"].get("topic", {}).get("code") == "mscWarning"
+        for ref in card_deletes(card)
+    ]

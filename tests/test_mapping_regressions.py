@@ -9,19 +9,14 @@ from fastapi.testclient import TestClient
 
 from fhir_mappings.facts import MsCourse
 from tests import builders as b
+from tests.harness import msc_card_orders
 from tests.records import facts_of
 
 URL = "/cds-services/ms-order-sign"
 
 
 def msc_orders(response: Any) -> list[str]:
-    return [
-        action["resourceId"]
-        for card in response.json()["cards"]
-        for suggestion in card.get("suggestions", [])
-        for action in suggestion.get("actions", [])
-        if card["source"]["topic"]["code"] == "mscWarning" and action["type"] == "delete"
-    ]
+    return msc_card_orders(response.json())
 
 
 @pytest.mark.parametrize("rtype", [{"a": 1}, ["MedicationRequest"]])

@@ -12,6 +12,7 @@ from cds_service.storage.schema import card_ledger, feedback
 from tests.builders import hook_request as build
 from tests.builders import med_request, ms_condition, service_request
 from tests.conftest import make_settings
+from tests.harness import card_deletes
 from tests.storage_helpers import TIMESTAMP, reason, rows
 
 EXPLANATION = "org.example.ms-cds.explanation"
@@ -20,15 +21,6 @@ EXPLANATION = "org.example.ms-cds.explanation"
 def msc_cards(response: Any) -> list[dict[str, Any]]:
     assert response.status_code == 200, response.text
     return [c for c in response.json()["cards"] if c["source"]["topic"]["code"] == "mscWarning"]
-
-
-def deletes(card: dict[str, Any]) -> list[str]:
-    return [
-        a["resourceId"]
-        for s in card.get("suggestions", [])
-        for a in s["actions"]
-        if a["type"] == "delete"
-    ]
 
 
 def msc_drafts(count: int) -> list[dict[str, Any]]:
@@ -43,7 +35,7 @@ def test_several_msc_orders_at_order_sign_give_one_card(client: TestClient) -> N
     [card] = msc_cards(client.post("/cds-services/ms-order-sign", json=body))
     assert card["indicator"] == "critical"
     assert card["summary"].startswith("3 MSC infusion orders. ") and len(card["summary"]) < 140
-    assert deletes(card) == [
+    assert card_deletes(card) == [
         "MedicationRequest/mr-0",
         "MedicationRequest/mr-1",
         "ServiceRequest/sr-x",
@@ -53,9 +45,9 @@ def test_several_msc_orders_at_order_sign_give_one_card(client: TestClient) -> N
     assert {r["code"] for r in card["overrideReasons"]} >= {"registeredTrial"}
     assert all(r["system"] and r["display"] for r in card["overrideReasons"])
     facts = card["extension"][EXPLANATION]["facts"]
-    assert [o["order"] for o in facts["orders"]] == deletes(card)
+    assert [o["order"] for o in facts["orders"]] == card_deletes(card)
     assert "MedicationRequest/mr-bac" not in str(card)
-    for number, ref in enumerate(deletes(card), start=1):
+    for number, ref in enumerate(card_deletes(card), start=1):
         assert f"**Order {number} of 3:** {ref}," in card["detail"]
 
 
@@ -69,7 +61,7 @@ def test_hsct_orders_beside_msc_orders_are_never_listed(client: TestClient) -> N
     ]
     body = build("order-sign", drafts=drafts, conditions=[ms_condition()])
     [card] = msc_cards(client.post("/cds-services/ms-order-sign", json=body))
-    assert deletes(card) == ["MedicationRequest/mr-msc", "ServiceRequest/sr-msc"]
+    assert card_deletes(card) == ["MedicationRequest/mr-msc", "ServiceRequest/sr-msc"]
     assert "sr-ahsct" not in str(card) and "mr-pbsc" not in str(card)
     assert card["summary"].startswith("2 MSC infusion orders. ")
 
@@ -84,7 +76,7 @@ def test_order_select_lists_only_the_selected_msc_orders(client: TestClient) -> 
         conditions=[ms_condition()],
     )
     [card] = msc_cards(client.post("/cds-services/ms-order-select", json=body))
-    assert deletes(card) == ["MedicationRequest/mr-0", "MedicationRequest/mr-2"]
+    assert card_deletes(card) == ["MedicationRequest/mr-0", "MedicationRequest/mr-2"]
 
 
 def test_patient_view_several_open_msc_orders_only_drafts_removable(client: TestClient) -> None:
@@ -102,7 +94,7 @@ def test_patient_view_several_open_msc_orders_only_drafts_removable(client: Test
         serviceRequests={"resourceType": "Bundle", "entry": [{"resource": s} for s in services]},
     )
     [card] = msc_cards(client.post("/cds-services/ms-patient-view", json=body))
-    assert sorted(deletes(card)) == ["MedicationRequest/mr-d1", "ServiceRequest/sr-d2"]
+    assert sorted(card_deletes(card)) == ["MedicationRequest/mr-d1", "ServiceRequest/sr-d2"]
     listed = {
         o["order"]: o["orderInRecord"]["status"]
         for o in card["extension"][EXPLANATION]["facts"]["orders"]
@@ -126,7 +118,7 @@ def test_the_most_draft_orders_allowed_fit_one_bounded_card(
     with TestClient(app_factory(settings)) as client:
         response = client.post("/cds-services/ms-order-sign", json=body)
     [card] = msc_cards(response)
-    assert len(deletes(card)) == settings.max_draft_orders
+    assert len(card_deletes(card)) == settings.max_draft_orders
     assert len(response.content) < settings.max_response_bytes
     assert card["summary"].startswith(f"{settings.max_draft_orders} MSC infusion orders. ")
 

@@ -15,6 +15,7 @@ from cards.rules.msc import MAX_LISTED_ORDERS, msc_warning
 from cds_hooks import Card
 from fhir_mappings.facts import DraftOrder, MsCourse, OrderKind, OrderReason, PatientFacts
 from tests.cards.factbuilders import TODAY, ms
+from tests.harness import card_deletes
 
 CONFIG = RuleConfig()
 
@@ -55,29 +56,20 @@ def card_of(decisions: list[Decision]) -> dict[str, Any]:
     return dumped
 
 
-def deletes(card: dict[str, Any]) -> list[str]:
-    return [
-        a["resourceId"]
-        for s in card.get("suggestions", [])
-        for a in s["actions"]
-        if a["type"] == "delete"
-    ]
-
-
 def test_several_msc_orders_make_one_card_with_one_removal_each() -> None:
     """Three MSC drafts: one critical card, counted in the summary, three removals."""
     card = card_of(decide((msc("a"), msc("b"), msc("c"))))
     assert card["indicator"] == "critical"
     assert card["summary"].startswith("3 MSC infusion orders. ")
     assert len(card["summary"]) < 140
-    assert deletes(card) == [f"MedicationRequest/{x}" for x in "abc"]
+    assert card_deletes(card) == [f"MedicationRequest/{x}" for x in "abc"]
     assert all(len(s["actions"]) == 1 for s in card["suggestions"])
     assert card["selectionBehavior"] == "any"
     labels = [s["label"] for s in card["suggestions"]]
     assert len(set(labels)) == 3  # each removal names its own order
     uuids = [card["uuid"], *(s["uuid"] for s in card["suggestions"])]
     assert len(set(uuids)) == 4
-    for number, ref in enumerate(deletes(card), start=1):
+    for number, ref in enumerate(card_deletes(card), start=1):
         assert f"**Order {number} of 3:** {ref}," in card["detail"]
 
 
@@ -123,7 +115,7 @@ def test_hsct_and_silenced_orders_are_never_listed() -> None:
     """HSCT orders and MSC orders with a recognised indication are left off the card."""
     orders = (msc("a"), hsct("h"), msc("g", msc_indication="gvhd"), msc("b"))
     card = card_of(decide(orders))
-    assert deletes(card) == ["MedicationRequest/a", "MedicationRequest/b"]
+    assert card_deletes(card) == ["MedicationRequest/a", "MedicationRequest/b"]
     assert "ServiceRequest/h" not in str(card)
     assert "MedicationRequest/g" not in str(card)
 
@@ -138,7 +130,7 @@ def test_patient_view_lists_open_orders_and_removes_only_drafts() -> None:
     orders = (msc("d1", status="draft"), msc("x", status="active"), msc("d2", status="draft"))
     card = card_of(decide((), hook="patient-view", facts=ms(msc_orders=orders)))
     assert card["summary"].startswith("3 MSC infusion orders. ")
-    assert deletes(card) == ["MedicationRequest/d1", "MedicationRequest/d2"]
+    assert card_deletes(card) == ["MedicationRequest/d1", "MedicationRequest/d2"]
     assert "**In the record:** active; not a draft" in card["detail"]
     facts = card["extension"][EXPLANATION_KEY]["facts"]
     assert [o["orderInRecord"] for o in facts["orders"]] == [
@@ -152,7 +144,7 @@ def test_patient_view_with_no_draft_offers_no_removal() -> None:
     """Several active MSC orders in the record: one card, no delete suggestion at all."""
     orders = (msc("x", status="active"), msc("y", status="on-hold"))
     card = card_of(decide((), hook="patient-view", facts=ms(msc_orders=orders)))
-    assert deletes(card) == []
+    assert card_deletes(card) == []
     assert "suggestions" not in card and "selectionBehavior" not in card
 
 
@@ -174,7 +166,7 @@ def test_alternatives_appear_once_after_the_removals() -> None:
 def test_duplicate_references_get_one_removal() -> None:
     """Two drafts with the same reference: one removal suggestion for it."""
     card = card_of(decide((msc("a"), msc("a"), msc("b"))))
-    assert deletes(card) == ["MedicationRequest/a", "MedicationRequest/b"]
+    assert card_deletes(card) == ["MedicationRequest/a", "MedicationRequest/b"]
 
 
 @pytest.mark.parametrize("count", [MAX_LISTED_ORDERS, MAX_LISTED_ORDERS + 7])
@@ -190,7 +182,7 @@ def test_a_card_lists_at_most_the_allowed_orders(count: int) -> None:
     )
     assert card["summary"].startswith(f"{count} MSC infusion orders. ")
     assert len(card["summary"]) < 140
-    assert len(deletes(card)) == MAX_LISTED_ORDERS
+    assert len(card_deletes(card)) == MAX_LISTED_ORDERS
     facts = card["extension"][EXPLANATION_KEY]["facts"]
     assert len(facts["orders"]) == MAX_LISTED_ORDERS
     assert facts.get("ordersNotListed", 0) == count - MAX_LISTED_ORDERS
