@@ -48,6 +48,7 @@ from cds_service.fetch.prefetch import NO_SERVER_READ
 from cds_service.offload import off_loop
 from fhir_mappings.build import PatientRecord
 from fhir_mappings.mri_text import load_pipeline, pipeline_ready
+from fhir_mappings.reader import flatten
 from fhir_mappings.textcap import matched_text_limit
 
 __all__ = ["bound_cards", "evaluate_record", "run_service", "warm_up"]
@@ -364,9 +365,19 @@ async def build_text_model(record: PatientRecord) -> None:
     pool when this record may hold MRI report text and it is not built yet: built on the
     loop it would hold every other call and `/healthz` for that long. Not at start-up: a
     worker answers sooner, and one that never reads a report never pays its memory."""
-    if pipeline_ready() or not any(_entry_count(record.prefetch.get(k)) for k in _TEXT_KEYS):
+    if pipeline_ready() or not _may_hold_report_text(record):
         return
     await off_loop(load_pipeline)
+
+
+def _may_hold_report_text(record: PatientRecord) -> bool:
+    """Reports or imaging Observations, or an Observation written as text (an MRI study
+    Observation's valueString or note is read like a report: fhir_mappings.observations)."""
+    if any(_entry_count(record.prefetch.get(k)) for k in _TEXT_KEYS):
+        return True
+    return any(
+        "valueString" in r or "note" in r for r in flatten(record.prefetch.get("observations"))
+    )
 
 
 def warm_up(settings: Settings, today: date) -> None:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from cards.render import EXPLANATION_KEY
+from cds_service import pipeline
+from fhir_mappings.build import PatientRecord
 from tests.builders import bundle, condition, hook_request, med_request
-from tests.records import mri_report, rx
+from tests.records import mri_report, observation, rx
 
 REPORT = (
     "EXAM: MRI brain with and without contrast.\n"
@@ -113,3 +118,24 @@ def test_text_model_is_built_on_first_need_only(tmp_path: Path) -> None:
     status, ready, response = out["with_text"]
     assert (status, ready) == (200, True)
     assert "DiagnosticReport/mri-7" in json.dumps(response)
+
+
+@pytest.mark.parametrize(
+    ("prefetch", "built"),
+    [
+        ({"mriReports": bundle(mri_report("r", text=REPORT))}, True),
+        ({"observations": bundle(observation("o", "MRI brain", valueString=REPORT))}, True),
+        ({"observations": bundle(observation("o", "EDSS", value=3.0))}, False),
+        ({"conditions": bundle(condition("ms-1", "426373005"))}, False),
+    ],
+)
+def test_the_text_model_is_built_off_the_loop_for_any_record_that_may_hold_report_text(
+    monkeypatch: pytest.MonkeyPatch, prefetch: dict[str, Any], built: bool
+) -> None:
+    """Report text in a DiagnosticReport or in an Observation's valueString builds the model
+    in the CPU pool before the record is read; a record without text builds nothing."""
+    builds: list[int] = []
+    monkeypatch.setattr(pipeline, "pipeline_ready", lambda: False)
+    monkeypatch.setattr(pipeline, "load_pipeline", lambda: builds.append(1))
+    asyncio.run(pipeline.build_text_model(PatientRecord("p", prefetch)))
+    assert builds == ([1] if built else [])
