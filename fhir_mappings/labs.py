@@ -40,7 +40,6 @@ __all__ = [
     "labs_of",
     "observed_on",
     "pregnancy_of",
-    "read_labs",
     "result_of",
 ]
 
@@ -186,28 +185,6 @@ def _readings(candidates: Iterable[LabCandidate]) -> list[_Reading]:
     return out
 
 
-def _candidates(observations: Iterable[Resource]) -> list[LabCandidate]:
-    seen: dict[Concept, tuple[str, str] | None] = {}  # this read only
-
-    def test(concept: Concept) -> tuple[str, str] | None:
-        if concept not in seen:
-            seen[concept] = lab_test_of(concept)
-        return seen[concept]
-
-    out: list[LabCandidate] = []
-    for observation in observations:
-        own = test(observation.concept("code"))
-        parts: list[tuple[Element, tuple[str, str]]] = [(observation, own)] if own else []
-        if "component" in observation:
-            for component in observation.children("component"):
-                found = test(component.concept("code"))
-                if found is not None:
-                    parts.append((component, found))
-        if parts:
-            out.append((observation, parts))
-    return out
-
-
 def _latest(readings: Sequence[tuple[_Reading, LabResult]]) -> tuple[_Reading, LabResult] | None:
     dated = [r for r in readings if r[0].on is not None]
     pool = dated or list(readings)
@@ -323,11 +300,6 @@ def _interpretation_only(part: Element) -> LabResult | None:
             if found is not None:
                 return found
     return None
-
-
-def read_labs(observations: Iterable[Resource]) -> LabFacts:
-    """The laboratory state these Observations show."""
-    return labs_of(_candidates(observations))
 
 
 def labs_of(candidates: Iterable[LabCandidate]) -> LabFacts:
