@@ -148,3 +148,22 @@ def test_serve_uses_the_deadline_protocol(monkeypatch: pytest.MonkeyPatch) -> No
     module, _, name = READ_DEADLINE_PROTOCOL.partition(":")
     assert getattr(importlib.import_module(module), name) is ReadDeadlineProtocol
     assert os.environ[READ_TIMEOUT_ENV] == "7.5"
+
+
+def test_served_options_answer_a_websocket_upgrade_as_plain_http(
+    app_factory: Callable[..., FastAPI],
+) -> None:
+    """With the serve command's options an Upgrade: websocket request gets a plain HTTP 200."""
+    options = uvicorn_options(make_settings())
+    with uvicorn_server(app_factory(), http=ReadDeadlineProtocol, ws=options["ws"]) as url:
+        parts = urlsplit(url)
+        assert parts.hostname is not None and parts.port is not None
+        with socket.create_connection((parts.hostname, parts.port)) as conn:
+            conn.sendall(
+                b"GET /healthz HTTP/1.1\r\nHost: cds\r\nConnection: Upgrade\r\n"
+                b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+            )
+            conn.settimeout(5)
+            head = conn.recv(65536)
+    assert head.startswith(b"HTTP/1.1 200 "), head[:40]

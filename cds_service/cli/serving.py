@@ -52,6 +52,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         # An import string, not the class: a worker process unpickles its config before it
         # answers the supervisor's health check, and must not import much first.
         "http": READ_DEADLINE_PROTOCOL,
+        # No WebSocket route: an upgrade request is answered as plain HTTP, and the
+        # websockets library is not imported at start-up.
+        "ws": "none",
         "host": settings.host,
         "port": settings.port,
         "workers": settings.workers,
