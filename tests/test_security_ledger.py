@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -21,7 +22,7 @@ from cds_service.storage.engine import make_engine
 from cds_service.storage.ledger import CardLedger, LedgerEntry
 from cds_service.storage.schema import card_ledger
 from tests.builders import hook_request, med_request, ms_condition
-from tests.conftest import make_settings, postgres_url
+from tests.conftest import DATABASES, fresh_database, make_settings, postgres_url
 from tests.storage_helpers import rows
 
 MSC_REQUEST = hook_request(
@@ -62,15 +63,28 @@ def ms_logs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(logging.getLogger("ms_cds"), "propagate", True)
 
 
+# Each refusal on the backends that refuse it: SQLite stores NUL, so the NUL case is
+# PostgreSQL's only (skipped, like every PostgreSQL case, when none is reachable).
+POSTGRES_MARKS = DATABASES[1].marks
+REFUSALS = [
+    pytest.param("any", "sqlite", id="null-sqlite"),
+    pytest.param("any", "postgres", marks=POSTGRES_MARKS, id="null-postgres"),
+    pytest.param("postgres", "postgres", marks=POSTGRES_MARKS, id="nul-postgres"),
+]
+
+
 @pytest.mark.usefixtures("ms_logs")
-@pytest.mark.parametrize("kind", ["any", "postgres"])
+@pytest.mark.parametrize(("kind", "database"), REFUSALS)
 def test_refused_entry_is_quarantined_and_the_rest_written(
-    kind: str, db_url: str, caplog: pytest.LogCaptureFixture
+    kind: str, database: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """One refused entry in a batch is quarantined (logged without values, counted); the
     entries before and after it are written, and later batches too."""
-    if kind == "postgres" and not db_url.startswith("postgresql"):
-        pytest.skip("the postgres case needs PostgreSQL: SQLite stores NUL, nothing is refused")
+    with fresh_database(database, tmp_path) as db_url:
+        check_quarantine(kind, db_url, caplog)
+
+
+def check_quarantine(kind: str, db_url: str, caplog: pytest.LogCaptureFixture) -> None:
     bad, reason = refused_entry(kind)
     before = quarantined(reason)
     storage = Storage(make_settings(database_url=db_url, ledger_batch_size=8))
