@@ -151,9 +151,10 @@ def test_serve_uses_the_deadline_protocol(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_served_options_answer_a_websocket_upgrade_as_plain_http(
-    app_factory: Callable[..., FastAPI],
+    app_factory: Callable[..., FastAPI], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With the serve command's options an Upgrade: websocket request gets a plain HTTP 200."""
+    monkeypatch.delenv(READ_TIMEOUT_ENV, raising=False)  # uvicorn_options exports it
     options = uvicorn_options(make_settings())
     with uvicorn_server(app_factory(), http=ReadDeadlineProtocol, ws=options["ws"]) as url:
         parts = urlsplit(url)
