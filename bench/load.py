@@ -86,7 +86,7 @@ def run_load(
         threads = 1  # one load thread leaves the other core to the server
         env = dict(os.environ, BENCH_BODIES=str(bodies))
         if rate:
-            env["BENCH_DELAY_MS"] = str(max(1, round(1000 * connections / rate)))
+            env["BENCH_RATE"] = str(rate)
         cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(duration)}s", "--timeout", "10s"]
         cmd += ["-s", str(LUA), url]
     else:
