@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict
 
@@ -12,6 +13,8 @@ from cards.config import RuleConfig
 from fhir_mappings.facts import DraftOrder, PatientFacts
 
 __all__ = ["Decision", "RuleInput"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,15 @@ class RuleInput:
     orders: tuple[DraftOrder, ...]
     config: RuleConfig
     today: date
+    # What several rules work out from these same facts (the AHSCT criteria: the referral,
+    # data-gap and MSC rules all read them), worked out once; it lives as long as this input.
+    _shared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def shared(self, key: str, compute: Callable[[], T]) -> T:
+        """`compute()`, worked out on the first ask for `key` on this input only."""
+        if key not in self._shared:
+            self._shared[key] = compute()
+        return cast(T, self._shared[key])
 
 
 class Decision(BaseModel):

@@ -31,6 +31,7 @@ __all__ = [
     "ahsct_gate",
     "ahsct_referral",
     "all_met",
+    "criteria_for",
     "criteria_sources",
     "referral_proposal",
 ]
@@ -218,6 +219,15 @@ def ahsct_criteria(facts: PatientFacts, config: RuleConfig, today: date) -> list
     ]
 
 
+def criteria_for(rule_input: RuleInput) -> list[Criterion]:
+    """`ahsct_criteria` for this rule input, worked out once for every rule that asks
+    (the list is shared: not to be changed)."""
+    return rule_input.shared(
+        "ahsct_criteria",
+        lambda: ahsct_criteria(rule_input.facts, rule_input.config, rule_input.today),
+    )
+
+
 def all_met(criteria: list[Criterion]) -> bool:
     return all(c.status is Status.MET for c in criteria)
 
@@ -254,7 +264,7 @@ def ahsct_referral(rule_input: RuleInput) -> list[Decision]:
     facts, config, today = rule_input.facts, rule_input.config, rule_input.today
     if advice_block(facts) is not None:
         return []
-    criteria = ahsct_criteria(facts, config, today)
+    criteria = criteria_for(rule_input)
     if not all_met(criteria):
         return []
     gate = ahsct_gate(facts, config, today)

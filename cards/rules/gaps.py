@@ -16,7 +16,7 @@ from cards.criteria import Criterion, Status
 from cards.decision import Decision, RuleInput
 from cards.gates import advice_block
 from cards.rules.activity import disease_activity
-from cards.rules.ahsct import ahsct_criteria, ahsct_gate, criteria_sources
+from cards.rules.ahsct import ahsct_gate, criteria_for, criteria_sources
 
 __all__ = ["TOPIC", "data_gaps", "missing_summary"]
 
@@ -53,7 +53,7 @@ def data_gaps(rule_input: RuleInput) -> list[Decision]:
     facts, config, today = rule_input.facts, rule_input.config, rule_input.today
     if advice_block(facts) is not None:
         return []
-    criteria = ahsct_criteria(facts, config, today)
+    criteria = criteria_for(rule_input)
     if any(c.status is Status.NOT_MET for c in criteria):
         return []
     unknown = [c for c in criteria if c.status is Status.UNKNOWN]

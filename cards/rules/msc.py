@@ -26,9 +26,9 @@ from __future__ import annotations
 from cards.decision import Decision, RuleInput
 from cards.proposals import Proposal, medication
 from cards.rules.ahsct import (
-    ahsct_criteria,
     ahsct_gate,
     all_met,
+    criteria_for,
     criteria_sources,
     referral_proposal,
 )
@@ -48,7 +48,7 @@ def alternatives(rule_input: RuleInput) -> tuple[list[Proposal], list[str], list
     proposals: list[Proposal] = []
     why: list[str] = []
     sources: list[str] = []
-    criteria = ahsct_criteria(facts, config, today)
+    criteria = criteria_for(rule_input)
     if all_met(criteria) and ahsct_gate(facts, config, today).allowed:
         proposals.append(referral_proposal(facts))
         why.append("AHSCT criteria met")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from cards.decision import Decision, RuleInput
 from cards.proposals import Proposal
-from cards.rules.ahsct import ahsct_criteria, all_met, criteria_sources, referral_proposal
+from cards.rules.ahsct import all_met, criteria_for, criteria_sources, referral_proposal
 from fhir_mappings.facts import OrderKind, OrderReason
 
 __all__ = ["TOPIC", "stem_cell_clarify"]
@@ -42,7 +42,7 @@ def stem_cell_clarify(rule_input: RuleInput) -> list[Decision]:
             continue
         proposals: list[Proposal] = []
         sources: list[str] = []
-        criteria = ahsct_criteria(facts, rule_input.config, rule_input.today)
+        criteria = criteria_for(rule_input)
         if all_met(criteria):
             proposals.append(referral_proposal(facts))
             sources += criteria_sources(criteria)

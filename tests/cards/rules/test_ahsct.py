@@ -261,3 +261,30 @@ def test_ahsct_cards_only_at_patient_view() -> None:
     assert (
         cards_of("order-sign", *active_rrms(), drafts=[rx("vd", "vitamin D", status="draft")]) == []
     )
+
+
+def test_criteria_worked_out_once_per_rule_input_and_not_across_inputs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The AHSCT criteria are worked out once per rule input, whichever rules ask."""
+    import cards.rules.ahsct as ahsct
+    from cards.decision import RuleInput
+    from cards.rules.gaps import data_gaps
+
+    calls: list[object] = []
+    original = ahsct.ahsct_criteria
+
+    def counted(*args: Any) -> Any:
+        calls.append(args[0])
+        return original(*args)
+
+    monkeypatch.setattr(ahsct, "ahsct_criteria", counted)
+    facts = facts_of(*active_rrms())
+    first = RuleInput("patient-view", facts, (), RuleConfig(), TODAY)
+    assert ahsct.criteria_for(first) is ahsct.criteria_for(first)
+    ahsct.ahsct_referral(first)
+    data_gaps(first)
+    assert len(calls) == 1
+    second = RuleInput("patient-view", facts, (), RuleConfig(), TODAY)
+    assert ahsct.criteria_for(second) == ahsct.criteria_for(first)
+    assert len(calls) == 2
