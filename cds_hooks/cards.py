@@ -24,18 +24,31 @@ __all__ = ["Action", "Card", "Coding", "HookResponse", "Link", "Source", "Sugges
 Text = Annotated[str, Field(min_length=1)]
 
 
-def _empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str | list | dict | tuple) and not value)
+_CONTAINERS = (dict, list, tuple)
 
 
 def prune(value: Any) -> Any:
     """`value` without null, "", [] or {} at any depth (containers left empty go too)."""
     if isinstance(value, dict):
-        pruned = {k: prune(v) for k, v in value.items()}
-        return {k: v for k, v in pruned.items() if not _empty(v)}
+        out = {}
+        for key, item in value.items():
+            if isinstance(item, _CONTAINERS):
+                item = prune(item)
+                if item:
+                    out[key] = item
+            elif item is not None and item != "":
+                out[key] = item
+        return out
     if isinstance(value, list | tuple):
-        items = [prune(v) for v in value]
-        return [v for v in items if not _empty(v)]
+        items = []
+        for item in value:
+            if isinstance(item, _CONTAINERS):
+                item = prune(item)
+                if item:
+                    items.append(item)
+            elif item is not None and item != "":
+                items.append(item)
+        return items
     return value
 
 

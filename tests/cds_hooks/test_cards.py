@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
 from cds_hooks import Action, Card, HookResponse, Source, Suggestion, dump
+from cds_hooks.cards import prune
 
 SOURCE = Source(label="test")
 
@@ -76,3 +79,18 @@ def test_empty_system_actions_are_refused() -> None:
     """A response's systemActions, when given, is a non-empty list."""
     with pytest.raises(ValidationError):
         HookResponse(cards=[], systemActions=[])
+
+
+@pytest.mark.parametrize(
+    ("value", "pruned"),
+    [
+        ({"a": None, "b": "", "c": [], "d": {}}, {}),
+        ({"e": [{"x": None}], "f": 0, "g": False}, {"f": 0, "g": False}),
+        ([1, "", None, [[]], {"k": "v"}, (None,)], [1, {"k": "v"}]),
+        ({"t": ("a", None), "n": {"m": {"l": [None]}}}, {"t": ["a"]}),
+        ("text", "text"),
+    ],
+)
+def test_prune_drops_null_empty_strings_and_containers_left_empty(value: Any, pruned: Any) -> None:
+    """prune drops null, "" and containers left empty at any depth; 0 and false stay."""
+    assert prune(value) == pruned
