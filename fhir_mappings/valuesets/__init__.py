@@ -23,6 +23,8 @@ from functools import cache, cached_property
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+import ahocorasick
+
 from fhir_mappings.textcap import matched_part, request_memo
 from fhir_mappings.valuesets.keywords import fold_case, required_keywords
 
@@ -116,21 +118,31 @@ class ValueSet:
         those without keywords, and those with a keyword in the text."""
         if len(self.keywords) != len(self.patterns):
             return list(self.patterns)
-        words, always = self._words
-        hit = {index for word, index in words if word in folded}
-        if always:
-            hit.update(always)
+        finder, always = self._finder
+        hit = set(always)
+        if finder is not None:
+            for _, indexes in finder.iter(folded):
+                hit.update(indexes)
         patterns = self.patterns
         return [patterns[i] for i in sorted(hit)]
 
     @cached_property
-    def _words(self) -> tuple[tuple[tuple[str, int], ...], tuple[int, ...]]:
-        """Every (keyword, pattern index), for one flat loop per text; and the indexes of
-        the patterns without keywords (they always run)."""
-        pairs = tuple(
-            (word, index) for index, words in enumerate(self.keywords) for word in words or ()
-        )
-        return pairs, tuple(i for i, words in enumerate(self.keywords) if words is None)
+    def _finder(self) -> tuple[ahocorasick.Automaton | None, tuple[int, ...]]:
+        """One Aho-Corasick automaton of every keyword (each naming the indexes of the
+        patterns it belongs to), so a text is scanned once for all of them, whatever their
+        number; and the indexes of the patterns without keywords (they always run)."""
+        by_word: dict[str, list[int]] = {}
+        for index, words in enumerate(self.keywords):
+            for word in words or ():
+                by_word.setdefault(word, []).append(index)
+        always = tuple(i for i, words in enumerate(self.keywords) if words is None)
+        if not by_word:
+            return None, always
+        finder = ahocorasick.Automaton()
+        for word, indexes in by_word.items():
+            finder.add_word(word, tuple(indexes))
+        finder.make_automaton()
+        return finder, always
 
     def _first(self, text: str) -> TextPattern | None:
         prepared, folded = self._prepared(text)
