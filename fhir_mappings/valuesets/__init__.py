@@ -9,8 +9,8 @@ Text matching: a text is prepared once per request (`fhir_mappings.textcap`: cut
 matched length, whitespace runs as one space, accents folded for the sets that ask),
 then each pattern runs only when the text holds one of the literal keywords every match
 of that pattern holds (`keywords.required_keywords`, derived from the pattern itself):
-most texts hold none and cost a few substring searches, never a case-insensitive regex
-scan. The answer is the same as running every pattern.
+most texts hold none and cost one scan for all of a set's keywords (an Aho-Corasick
+automaton, pyahocorasick), never a case-insensitive regex scan. The answer is the same as running every pattern.
 """
 
 from __future__ import annotations
