@@ -311,7 +311,7 @@ def _reference(data: dict[str, Any]) -> Reference:
 class Resource(Element):
     """One resource of a request: its type, id and elements, read as sent."""
 
-    __slots__ = ("_pool", "id", "type")
+    __slots__ = ("_concepts", "_pool", "id", "type")
 
     def __init__(self, data: dict[str, Any], resource_type: str, pool: Resources) -> None:
         # Element.__init__ written out: one of these is made per resource of a record.
@@ -321,6 +321,18 @@ class Resource(Element):
         self._data, self._path = data, ""
         self._origin = (resource_type, self.id, pool.notes)  # notes in reading order
         self._pool = weakref.ref(pool)  # the pool holds its resources: no cycle back
+        self._concepts: dict[str, Concept] | None = None
+
+    def concept(self, name: str) -> Concept:
+        """As Element.concept, read once per resource: several readers ask for the same
+        resource's code (conditions, orders, MSC history), and a concept is immutable."""
+        memo = self._concepts
+        if memo is None:
+            memo = self._concepts = {}
+        found = memo.get(name)
+        if found is None:
+            found = memo[name] = Element.concept(self, name)
+        return found
 
     @property
     def ref(self) -> str:
