@@ -10,7 +10,8 @@ matched length, whitespace runs as one space, accents folded for the sets that a
 then each pattern runs only when the text holds one of the literal keywords every match
 of that pattern holds (`keywords.required_keywords`, derived from the pattern itself):
 most texts hold none and cost one scan for all of a set's keywords (an Aho-Corasick
-automaton, pyahocorasick), never a case-insensitive regex scan. The answer is the same as running every pattern.
+automaton, pyahocorasick), never a case-insensitive regex scan. The answer is the same
+as running every pattern.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
@@ -113,18 +115,27 @@ class ValueSet:
             return None
         return self._first(text)
 
-    def _candidates(self, folded: str) -> list[TextPattern]:
+    def _candidates(self, folded: str) -> Sequence[TextPattern]:
         """The patterns that can match a text whose folded form is `folded`, in order:
         those without keywords, and those with a keyword in the text."""
         if len(self.keywords) != len(self.patterns):
-            return list(self.patterns)
+            return self.patterns
         finder, always = self._finder
-        hit = set(always)
+        hit: set[int] | None = None
         if finder is not None:
             for _, indexes in finder.iter(folded):
+                if hit is None:
+                    hit = set(always)
                 hit.update(indexes)
+        if hit is None:  # no keyword in the text, the usual case
+            return self._always
         patterns = self.patterns
         return [patterns[i] for i in sorted(hit)]
+
+    @cached_property
+    def _always(self) -> tuple[TextPattern, ...]:
+        """The patterns without keywords, in order (they run on every text)."""
+        return tuple(self.patterns[i] for i in self._finder[1])
 
     @cached_property
     def _finder(self) -> tuple[ahocorasick.Automaton | None, tuple[int, ...]]:
