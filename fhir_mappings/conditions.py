@@ -173,21 +173,28 @@ def _mimic_of(concept: Concept) -> tuple[MimicKind, str] | None:
 def _hsct_history_of(concept: Concept) -> tuple[str, bool | None] | None:
     """(matched_by, autologous) for a problem-list entry of a prior HSCT: a status or
     history code, or history wording; never an MSC (mesenchymal) or allogeneic one."""
-    texts = [matched_part(t) for t in concept.texts]  # up to the matched length
-    if any(_MESENCHYMAL.search(t) or _ALLOGENEIC.search(t) for t in texts):
-        return None
-    autologous = True if any(_AUTOLOGOUS.search(t) for t in texts) else None
     history = load("hsct_history")
+    matched: tuple[str, bool | None] | None = None
     for system, code in concept.codings:
         found = history.lookup(system, code)
         if found is not None:
-            return f"{found.system}|{found.code}", autologous
+            matched = (f"{found.system}|{found.code}", None)
+            break
         procedure = load("hsct").lookup(system, code)
         if procedure is not None and procedure.attributes.get("prior_ahsct"):
-            return f"{procedure.system}|{procedure.code}", True
-    if any(history.match_text(t) is not None for t in concept.texts):
-        return "text", autologous
-    return None
+            matched = (f"{procedure.system}|{procedure.code}", True)
+            break
+    if matched is None and any(history.match_text(t) is not None for t in concept.texts):
+        matched = ("text", None)
+    if matched is None:  # most conditions: the wording checks below need not run
+        return None
+    texts = [matched_part(t) for t in concept.texts]  # up to the matched length
+    if any(_MESENCHYMAL.search(t) or _ALLOGENEIC.search(t) for t in texts):
+        return None
+    matched_by, autologous = matched
+    if autologous is None and any(_AUTOLOGOUS.search(t) for t in texts):
+        autologous = True
+    return matched_by, autologous
 
 
 def _pregnancy_of(concept: Concept) -> tuple[PregnancyState, str] | None:
