@@ -26,22 +26,26 @@ _AUTOLOGOUS = re.compile(r"\bautologous\b|\bahsct\b|\bauto-?hsct\b", re.IGNORECA
 
 
 def _ahsct(concept: Concept) -> tuple[str, bool | None] | None:
-    """(matched_by, autologous) for an HSCT procedure, else None."""
+    """(matched_by, autologous) for an HSCT procedure, else None. The wording checks run
+    only on a procedure matched as HSCT (most are not)."""
     hsct = load("hsct")
     texts = [matched_part(t) for t in concept.texts]  # up to the matched length
-    said_autologous = any(_AUTOLOGOUS.search(t) for t in texts)
     for system, code in concept.codings:
         found = hsct.lookup(system, code)
         if found is not None:
             if not found.attributes.get("prior_ahsct"):
                 return None
-            autologous = "autologous" in found.display.lower() or said_autologous
+            autologous = "autologous" in found.display.lower() or _said_autologous(texts)
             return f"{found.system}|{found.code}", True if autologous else None
+    if not any(hsct.matches(t) for t in concept.texts):
+        return None
     if any(_ALLOGENEIC.search(t) or _MESENCHYMAL.search(t) for t in texts):
         return None
-    if any(hsct.matches(t) for t in concept.texts):
-        return "text", True if said_autologous else None
-    return None
+    return "text", True if _said_autologous(texts) else None
+
+
+def _said_autologous(texts: list[str]) -> bool:
+    return any(_AUTOLOGOUS.search(t) for t in texts)
 
 
 def prior_ahsct(procedures: Iterable[Resource]) -> list[PriorAhsct]:
