@@ -41,7 +41,14 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
         async with runtime.running():
             yield
 
-    app = FastAPI(title="MS CDS Hooks service", version="0.1.0", lifespan=lifespan)
+    # FastAPI's native OpenTelemetry off: it would record exception messages (which may
+    # quote a request) and costs every request a provider check; ops/ has the metrics.
+    app = FastAPI(
+        title="MS CDS Hooks service",
+        version="0.1.0",
+        lifespan=lifespan,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.state.runtime = runtime
     install_error_handlers(app)
     # Last added runs first: the in-flight count (ops/heap.py), metrics (every status, a
