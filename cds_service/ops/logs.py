@@ -8,7 +8,7 @@ as their type and stack, never their message (a validation error's message quote
 its input). One line per HTTP request, never with its query string: a hook call's
 is `hook call`, written by the hook route itself (`log_hook_call`: it knows the
 service, the cards and the patient hash); every other request's is `http request`,
-written by `AccessLogMiddleware`. uvicorn's own access log is off
+written by `ops.middleware.OpsMiddleware`. uvicorn's own access log is off
 (`uvicorn_log_config`), and httpx's request lines (URLs with patient ids) are
 silenced below WARNING by `configure_logging`.
 
@@ -34,13 +34,12 @@ from typing import Any
 
 import orjson
 from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from cds_service.hook_instance import canonical_hook_instance
 
 __all__ = [
     "HOOK_ROUTE",
-    "AccessLogMiddleware",
     "ConsoleFormatter",
     "JsonFormatter",
     "configure_logging",
@@ -270,41 +269,3 @@ def _template_in(routes: Any, scope: Scope) -> str | None:
         if isinstance(path, str) and candidate.matches(scope)[0] is not Match.NONE:
             return path
     return None
-
-
-class AccessLogMiddleware:
-    """One line per HTTP request other than a hook call (whose route writes its own):
-    method, route template, status, duration."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record_status)
-        finally:
-            # The template (/cds-services/{service_id}), never the raw path or query;
-            # Starlette's router names the route it matched.
-            route = route_template(scope)
-            if not (route == HOOK_ROUTE and scope.get("method") == "POST"):
-                access_log.info(
-                    "http request",
-                    extra={
-                        "method": scope.get("method", ""),
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    },
-                )

@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Iterable
 from functools import cache
-from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -45,7 +44,6 @@ __all__ = [
     "JWT_REJECTION_REASONS",
     "QUARANTINE_REASONS",
     "STAGES",
-    "HookMetricsMiddleware",
     "StageTimer",
     "count_cards",
     "count_fetch",
@@ -271,49 +269,3 @@ def render_metrics() -> tuple[bytes, str]:
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
-
-
-# --- hook call accounting: a pure ASGI middleware (sees every status, 4xx included) -----
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-ASGIApp = Callable[
-    [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
-    Awaitable[None],
-]
-
-_PREFIX = "/cds-services/"
-
-
-class HookMetricsMiddleware:
-    """Counts and times every POST /cds-services/{id} by service, hook and final status."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(
-        self,
-        scope: Scope,
-        receive: Callable[[], Awaitable[Message]],
-        send: Callable[[Message], Awaitable[None]],
-    ) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        rest = path[len(_PREFIX) :] if path.startswith(_PREFIX) else ""
-        if scope.get("method") != "POST" or not rest or "/" in rest:
-            await self.app(scope, receive, send)
-            return
-        service, hook = service_labels(rest)
-        status = 500  # unless a response starts: an exception escaped
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        started = time.perf_counter()
-        try:
-            await self.app(scope, receive, send_and_note)
-        finally:
-            REQUESTS.labels(service, hook, str(status)).inc()
-            REQUEST_SECONDS.labels(service, hook).observe(time.perf_counter() - started)
