@@ -4,8 +4,9 @@
 (frozen in tests), storage (card ledger, feedback), the readiness checks, and, for
 as long as the app's lifespan runs, the pooled FHIR client and the client JWT
 verifier (with its JWKS client and jti replay cache). `create_app` makes it;
-`running()` is the lifespan. Routes get it with `Depends(get_runtime)`; nothing else
-is kept on the app or written into a request for another layer to read.
+`running()` is the lifespan. Routes get it with `Depends(get_runtime)`, the hook route
+(nearly every request, called without dependency solving) with `runtime_of`; nothing
+else is kept on the app or written into a request for another layer to read.
 """
 
 from __future__ import annotations
