@@ -52,6 +52,7 @@ __all__ = [
     "count_skipped",
     "fetch_outcome",
     "multiprocess_dir",
+    "observe_hook_call",
     "render_metrics",
 ]
 
@@ -128,6 +129,13 @@ LEDGER_QUARANTINED = Counter(
 )
 
 # Zero-valued series from the start, so rates and alerts work before the first event.
+# The per-call series are also kept here, made once: `labels()` takes a lock and a
+# lookup each time, several times in every hook call.
+_STAGE_SERIES = {name: STAGE_SECONDS.labels(name) for name in STAGES}
+_REQUEST_SERIES = {
+    service_id: REQUEST_SECONDS.labels(service.id, service.hook)
+    for service_id, service in SERVICES.items()
+}
 for _outcome in FETCH_OUTCOMES:
     FHIR_FETCHES.labels(_outcome)
 for _reason in JWT_REJECTION_REASONS:
@@ -140,6 +148,14 @@ def service_labels(service_id: str) -> tuple[str, str]:
     """(service, hook) label values: catalogue ids only, anything else 'unknown'."""
     service = SERVICES.get(service_id)
     return (service.id, service.hook) if service else ("unknown", "unknown")
+
+
+def observe_hook_call(service_id: str, status: int, seconds: float) -> None:
+    """One POST /cds-services/{id} answered with `status` after `seconds`."""
+    service, hook = service_labels(service_id)
+    REQUESTS.labels(service, hook, str(status)).inc()
+    series = _REQUEST_SERIES.get(service_id)
+    (REQUEST_SECONDS.labels(service, hook) if series is None else series).observe(seconds)
 
 
 def count_fetch(outcome: str, keys: int = 1) -> None:
@@ -255,7 +271,8 @@ class StageTimer:
 
     def observe(self) -> None:
         for name, seconds in self.seconds.items():
-            STAGE_SECONDS.labels(name).observe(seconds)
+            series = _STAGE_SERIES.get(name)
+            (STAGE_SECONDS.labels(name) if series is None else series).observe(seconds)
 
 
 def multiprocess_dir() -> str | None:

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cds_service.ops.heap import StartUpHeap
 from cds_service.ops.logs import access_log, route_template
-from cds_service.ops.metrics import REQUEST_SECONDS, REQUESTS, service_labels
+from cds_service.ops.metrics import observe_hook_call
 
 __all__ = ["OpsMiddleware"]
 
@@ -68,9 +68,7 @@ class OpsMiddleware:
             elapsed = time.perf_counter() - started
             if hook_service is not None:
                 # A hook call: its route writes its own log line (ops.logs.log_hook_call).
-                service, hook = service_labels(hook_service)
-                REQUESTS.labels(service, hook, str(status)).inc()
-                REQUEST_SECONDS.labels(service, hook).observe(elapsed)
+                observe_hook_call(hook_service, status, elapsed)
             else:
                 _log_request(scope, status, elapsed)
 
