@@ -42,6 +42,7 @@ __all__ = [
     "HOOK_ROUTE",
     "ConsoleFormatter",
     "JsonFormatter",
+    "PatientHasher",
     "configure_logging",
     "log_hook_call",
     "patient_hash",
@@ -208,12 +209,27 @@ def safe_hook_instance(value: object) -> str:
     return canonical_hook_instance(value)
 
 
+class PatientHasher:
+    """`patient_hash` under one key, the key's HMAC state computed once (a copy of it per
+    id); it holds the key, as the settings do, and nothing of any patient."""
+
+    __slots__ = ("_keyed",)
+
+    def __init__(self, key: bytes | str) -> None:
+        key_bytes = key.encode("utf-8") if isinstance(key, str) else key
+        if not key_bytes:
+            raise ValueError("the patient hash key must not be empty")
+        self._keyed = hmac.new(key_bytes, digestmod=hashlib.sha256)
+
+    def __call__(self, patient_id: str) -> str:
+        keyed = self._keyed.copy()
+        keyed.update(patient_id.encode("utf-8"))
+        return keyed.hexdigest()
+
+
 def patient_hash(patient_id: str, key: bytes | str) -> str:
     """HMAC-SHA256 of the patient id under `key`, as 64 hex characters."""
-    key_bytes = key.encode("utf-8") if isinstance(key, str) else key
-    if not key_bytes:
-        raise ValueError("the patient hash key must not be empty")
-    return hmac.new(key_bytes, patient_id.encode("utf-8"), hashlib.sha256).hexdigest()
+    return PatientHasher(key)(patient_id)
 
 
 def log_hook_call(
@@ -229,6 +245,9 @@ def log_hook_call(
 ) -> None:
     """The one line of a hook call (`hook call`). `patient` is a `patient_hash`, never
     an id; `started` is the call's `time.perf_counter()` at its start."""
+    duration_ms = round((time.perf_counter() - started) * 1000, 2)
+    if not log.isEnabledFor(logging.INFO):
+        return
     fields: dict[str, Any] = {"service": service, "hookInstance": safe_hook_instance(hook_instance)}
     if patient is not None:
         fields["patient"] = patient
@@ -240,11 +259,16 @@ def log_hook_call(
         method="POST",
         route=HOOK_ROUTE,
         status=status,
-        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        duration_ms=duration_ms,
     )
     if auth_rejection:
         fields["auth_rejection"] = auth_rejection
-    log.info("hook call", extra=fields)
+    # The record made here, not by `log.info`: that walks the stack first for the
+    # caller's file and line, which no formatter of this module writes.
+    record = log.makeRecord(
+        log.name, logging.INFO, "(unknown file)", 0, "hook call", (), None, extra=fields
+    )
+    log.handle(record)
 
 
 def route_template(scope: Scope) -> str:
