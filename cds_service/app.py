@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
     )
     app.add_middleware(OpsMiddleware, heap=runtime.heap)
     # The hook routes first: routes are matched in order, and they take nearly every request.
-    app.include_router(hooks.router)
+    hooks.add_routes(app.router)
     app.include_router(operations.router)
     if settings.metrics_enabled:
         app.include_router(operations.metrics_router)

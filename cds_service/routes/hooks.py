@@ -26,9 +26,7 @@ from cds_service.ops import HOOK_ROUTE, StageTimer, count_cards, count_skipped, 
 from cds_service.pipeline import run_service
 from cds_service.runtime import Runtime, get_runtime, runtime_of
 
-__all__ = ["router"]
-
-router = APIRouter()
+__all__ = ["add_routes"]
 
 _BODY_DOC: dict[str, Any] = {
     "requestBody": {
@@ -38,7 +36,6 @@ _BODY_DOC: dict[str, Any] = {
 }
 
 
-@router.get("/cds-services", summary="CDS Hooks discovery")
 async def discovery(runtime: Annotated[Runtime, Depends(get_runtime)]) -> dict[str, Any]:
     return discovery_document(runtime.services())
 
@@ -99,15 +96,20 @@ class _HookRoute(APIRoute):
         return handle
 
 
-router.add_api_route(
-    HOOK_ROUTE,  # the access log leaves this route's requests to the route's own line
-    call_service,
-    methods=["POST"],
-    route_class_override=_HookRoute,
-    openapi_extra=_BODY_DOC,
-    responses={200: {"model": HookResponse, "description": "The cards"}},
-    summary="Call a CDS service",
-)
+def add_routes(router: APIRouter) -> None:
+    """Discovery and the hook call, on the app's own router (`create_app`): an included
+    router is one more dispatch every request goes through, and these routes take
+    nearly every request."""
+    router.add_api_route("/cds-services", discovery, methods=["GET"], summary="CDS Hooks discovery")
+    router.add_api_route(
+        HOOK_ROUTE,  # the access log leaves this route's requests to the route's own line
+        call_service,
+        methods=["POST"],
+        route_class_override=_HookRoute,
+        openapi_extra=_BODY_DOC,
+        responses={200: {"model": HookResponse, "description": "The cards"}},
+        summary="Call a CDS service",
+    )
 
 
 async def _answer(
