@@ -13,7 +13,7 @@ from cards.registry import check_registry
 from cds_service.body import BodyLimitMiddleware
 from cds_service.config import ConfigurationError, Settings
 from cds_service.errors import install_error_handlers
-from cds_service.ops import AccessLogMiddleware, HookMetricsMiddleware, InFlightMiddleware
+from cds_service.ops import OpsMiddleware
 from cds_service.routes import analytics, document_api, feedback, hooks, operations
 from cds_service.runtime import Runtime
 from fhir_mappings.mri_text import check_terms
@@ -41,11 +41,18 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
         async with runtime.running():
             yield
 
-    app = FastAPI(title="MS CDS Hooks service", version="0.1.0", lifespan=lifespan)
+    # FastAPI's native OpenTelemetry off: it would record exception messages (which may
+    # quote a request) and costs every request a provider check; ops/ has the metrics.
+    app = FastAPI(
+        title="MS CDS Hooks service",
+        version="0.1.0",
+        lifespan=lifespan,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.state.runtime = runtime
     install_error_handlers(app)
-    # Last added runs first: the in-flight count (ops/heap.py), metrics (every status, a
-    # 413 too), the access log, then CORS (so that every answer carries its headers), then
+    # Last added runs first: ops (the in-flight count, hook metrics of every status, a 413
+    # too, and the access log), then CORS (so that every answer carries its headers), then
     # the body limit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     origins, origin_regex = settings.cors_policy()
@@ -57,11 +64,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], date] = _to
         allow_headers=["Authorization", "Content-Type"],
         max_age=600,
     )
-    app.add_middleware(AccessLogMiddleware)
-    app.add_middleware(HookMetricsMiddleware)
-    app.add_middleware(InFlightMiddleware, heap=runtime.heap)
+    app.add_middleware(OpsMiddleware, heap=runtime.heap)
     # The hook routes first: routes are matched in order, and they take nearly every request.
-    app.include_router(hooks.router)
+    hooks.add_routes(app.router)
     app.include_router(operations.router)
     if settings.metrics_enabled:
         app.include_router(operations.metrics_router)

@@ -4,8 +4,9 @@
 (frozen in tests), storage (card ledger, feedback), the readiness checks, and, for
 as long as the app's lifespan runs, the pooled FHIR client and the client JWT
 verifier (with its JWKS client and jti replay cache). `create_app` makes it;
-`running()` is the lifespan. Routes get it with `Depends(get_runtime)`; nothing else
-is kept on the app or written into a request for another layer to read.
+`running()` is the lifespan. Routes get it with `Depends(get_runtime)`, the hook route
+(nearly every request, called without dependency solving) with `runtime_of`; nothing
+else is kept on the app or written into a request for another layer to read.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ from cds_service.catalogue import services
 from cds_service.config import Settings
 from cds_service.fetch import new_client
 from cds_service.ops import (
+    PatientHasher,
     Readiness,
     StartUpHeap,
     database_check,
     ledger_check,
-    patient_hash,
     value_sets_check,
 )
 from cds_service.pipeline import warm_up
@@ -59,6 +60,8 @@ class Runtime:
     # The catalogue these settings advertise (the Observation query names the site's
     # local MRI codes): made on first use.
     _services: dict[str, ServiceDefinition] | None = None
+    # The patient hash key's HMAC state (ops.logs.PatientHasher): made on first use.
+    _patient_hasher: PatientHasher | None = None
 
     def services(self) -> dict[str, ServiceDefinition]:
         if self._services is None:
@@ -93,7 +96,9 @@ class Runtime:
         """The keyed hash logs and the ledger keep instead of a patient id (None: no id)."""
         if not isinstance(patient_id, str) or not patient_id:
             return None
-        return patient_hash(patient_id, self.settings.patient_hash_secret())
+        if self._patient_hasher is None:
+            self._patient_hasher = PatientHasher(self.settings.patient_hash_secret())
+        return self._patient_hasher(patient_id)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Runtime]:

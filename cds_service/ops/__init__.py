@@ -1,11 +1,11 @@
 """Operations: Prometheus metrics, PHI-free logs, readiness checks, the start-up heap."""
 
-from cds_service.ops.heap import InFlightMiddleware, StartUpHeap
+from cds_service.ops.heap import StartUpHeap
 from cds_service.ops.logs import (
     HOOK_ROUTE,
-    AccessLogMiddleware,
     ConsoleFormatter,
     JsonFormatter,
+    PatientHasher,
     configure_logging,
     log_hook_call,
     patient_hash,
@@ -17,7 +17,6 @@ from cds_service.ops.metrics import (
     FETCH_OUTCOMES,
     JWT_REJECTION_REASONS,
     STAGES,
-    HookMetricsMiddleware,
     StageTimer,
     count_cards,
     count_fetch,
@@ -26,6 +25,7 @@ from cds_service.ops.metrics import (
     fetch_outcome,
     render_metrics,
 )
+from cds_service.ops.middleware import OpsMiddleware
 from cds_service.ops.readiness import (
     CheckResult,
     Readiness,
@@ -40,12 +40,11 @@ __all__ = [
     "HOOK_ROUTE",
     "JWT_REJECTION_REASONS",
     "STAGES",
-    "AccessLogMiddleware",
     "CheckResult",
     "ConsoleFormatter",
-    "HookMetricsMiddleware",
-    "InFlightMiddleware",
     "JsonFormatter",
+    "OpsMiddleware",
+    "PatientHasher",
     "Readiness",
     "ReadinessCheck",
     "StageTimer",

@@ -24,9 +24,7 @@ import asyncio
 import gc
 from collections.abc import Callable
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-__all__ = ["InFlightMiddleware", "StartUpHeap"]
+__all__ = ["StartUpHeap"]
 
 _IDLE_POLL_SECONDS = 0.05
 _BUILT_POLL_SECONDS = 0.5
@@ -58,21 +56,3 @@ class StartUpHeap:
             await asyncio.sleep(_IDLE_POLL_SECONDS)
         gc.collect()
         gc.freeze()
-
-
-class InFlightMiddleware:
-    """Keeps `StartUpHeap.in_flight`: every HTTP request, whatever route or answer."""
-
-    def __init__(self, app: ASGIApp, heap: StartUpHeap) -> None:
-        self.app = app
-        self.heap = heap
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        self.heap.started()
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.heap.ended()

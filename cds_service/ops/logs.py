@@ -8,7 +8,7 @@ as their type and stack, never their message (a validation error's message quote
 its input). One line per HTTP request, never with its query string: a hook call's
 is `hook call`, written by the hook route itself (`log_hook_call`: it knows the
 service, the cards and the patient hash); every other request's is `http request`,
-written by `AccessLogMiddleware`. uvicorn's own access log is off
+written by `ops.middleware.OpsMiddleware`. uvicorn's own access log is off
 (`uvicorn_log_config`), and httpx's request lines (URLs with patient ids) are
 silenced below WARNING by `configure_logging`.
 
@@ -34,15 +34,15 @@ from typing import Any
 
 import orjson
 from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from cds_service.hook_instance import canonical_hook_instance
 
 __all__ = [
     "HOOK_ROUTE",
-    "AccessLogMiddleware",
     "ConsoleFormatter",
     "JsonFormatter",
+    "PatientHasher",
     "configure_logging",
     "log_hook_call",
     "patient_hash",
@@ -209,12 +209,27 @@ def safe_hook_instance(value: object) -> str:
     return canonical_hook_instance(value)
 
 
+class PatientHasher:
+    """`patient_hash` under one key, the key's HMAC state computed once (a copy of it per
+    id); it holds the key, as the settings do, and nothing of any patient."""
+
+    __slots__ = ("_keyed",)
+
+    def __init__(self, key: bytes | str) -> None:
+        key_bytes = key.encode("utf-8") if isinstance(key, str) else key
+        if not key_bytes:
+            raise ValueError("the patient hash key must not be empty")
+        self._keyed = hmac.new(key_bytes, digestmod=hashlib.sha256)
+
+    def __call__(self, patient_id: str) -> str:
+        keyed = self._keyed.copy()
+        keyed.update(patient_id.encode("utf-8"))
+        return keyed.hexdigest()
+
+
 def patient_hash(patient_id: str, key: bytes | str) -> str:
     """HMAC-SHA256 of the patient id under `key`, as 64 hex characters."""
-    key_bytes = key.encode("utf-8") if isinstance(key, str) else key
-    if not key_bytes:
-        raise ValueError("the patient hash key must not be empty")
-    return hmac.new(key_bytes, patient_id.encode("utf-8"), hashlib.sha256).hexdigest()
+    return PatientHasher(key)(patient_id)
 
 
 def log_hook_call(
@@ -230,6 +245,9 @@ def log_hook_call(
 ) -> None:
     """The one line of a hook call (`hook call`). `patient` is a `patient_hash`, never
     an id; `started` is the call's `time.perf_counter()` at its start."""
+    duration_ms = round((time.perf_counter() - started) * 1000, 2)
+    if not log.isEnabledFor(logging.INFO):
+        return
     fields: dict[str, Any] = {"service": service, "hookInstance": safe_hook_instance(hook_instance)}
     if patient is not None:
         fields["patient"] = patient
@@ -241,11 +259,16 @@ def log_hook_call(
         method="POST",
         route=HOOK_ROUTE,
         status=status,
-        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        duration_ms=duration_ms,
     )
     if auth_rejection:
         fields["auth_rejection"] = auth_rejection
-    log.info("hook call", extra=fields)
+    # The record made here, not by `log.info`: that walks the stack first for the
+    # caller's file and line, which no formatter of this module writes.
+    record = log.makeRecord(
+        log.name, logging.INFO, "(unknown file)", 0, "hook call", (), None, extra=fields
+    )
+    log.handle(record)
 
 
 def route_template(scope: Scope) -> str:
@@ -270,41 +293,3 @@ def _template_in(routes: Any, scope: Scope) -> str | None:
         if isinstance(path, str) and candidate.matches(scope)[0] is not Match.NONE:
             return path
     return None
-
-
-class AccessLogMiddleware:
-    """One line per HTTP request other than a hook call (whose route writes its own):
-    method, route template, status, duration."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record_status)
-        finally:
-            # The template (/cds-services/{service_id}), never the raw path or query;
-            # Starlette's router names the route it matched.
-            route = route_template(scope)
-            if not (route == HOOK_ROUTE and scope.get("method") == "POST"):
-                access_log.info(
-                    "http request",
-                    extra={
-                        "method": scope.get("method", ""),
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    },
-                )

@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Iterable
 from functools import cache
-from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -45,7 +44,6 @@ __all__ = [
     "JWT_REJECTION_REASONS",
     "QUARANTINE_REASONS",
     "STAGES",
-    "HookMetricsMiddleware",
     "StageTimer",
     "count_cards",
     "count_fetch",
@@ -54,6 +52,7 @@ __all__ = [
     "count_skipped",
     "fetch_outcome",
     "multiprocess_dir",
+    "observe_hook_call",
     "render_metrics",
 ]
 
@@ -130,6 +129,13 @@ LEDGER_QUARANTINED = Counter(
 )
 
 # Zero-valued series from the start, so rates and alerts work before the first event.
+# The per-call series are also kept here, made once: `labels()` takes a lock and a
+# lookup each time, several times in every hook call.
+_STAGE_SERIES = {name: STAGE_SECONDS.labels(name) for name in STAGES}
+_REQUEST_SERIES = {
+    service_id: REQUEST_SECONDS.labels(service.id, service.hook)
+    for service_id, service in SERVICES.items()
+}
 for _outcome in FETCH_OUTCOMES:
     FHIR_FETCHES.labels(_outcome)
 for _reason in JWT_REJECTION_REASONS:
@@ -142,6 +148,14 @@ def service_labels(service_id: str) -> tuple[str, str]:
     """(service, hook) label values: catalogue ids only, anything else 'unknown'."""
     service = SERVICES.get(service_id)
     return (service.id, service.hook) if service else ("unknown", "unknown")
+
+
+def observe_hook_call(service_id: str, status: int, seconds: float) -> None:
+    """One POST /cds-services/{id} answered with `status` after `seconds`."""
+    service, hook = service_labels(service_id)
+    REQUESTS.labels(service, hook, str(status)).inc()
+    series = _REQUEST_SERIES.get(service_id)
+    (REQUEST_SECONDS.labels(service, hook) if series is None else series).observe(seconds)
 
 
 def count_fetch(outcome: str, keys: int = 1) -> None:
@@ -257,7 +271,8 @@ class StageTimer:
 
     def observe(self) -> None:
         for name, seconds in self.seconds.items():
-            STAGE_SECONDS.labels(name).observe(seconds)
+            series = _STAGE_SERIES.get(name)
+            (STAGE_SECONDS.labels(name) if series is None else series).observe(seconds)
 
 
 def multiprocess_dir() -> str | None:
@@ -271,49 +286,3 @@ def render_metrics() -> tuple[bytes, str]:
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
-
-
-# --- hook call accounting: a pure ASGI middleware (sees every status, 4xx included) -----
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-ASGIApp = Callable[
-    [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
-    Awaitable[None],
-]
-
-_PREFIX = "/cds-services/"
-
-
-class HookMetricsMiddleware:
-    """Counts and times every POST /cds-services/{id} by service, hook and final status."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(
-        self,
-        scope: Scope,
-        receive: Callable[[], Awaitable[Message]],
-        send: Callable[[Message], Awaitable[None]],
-    ) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        rest = path[len(_PREFIX) :] if path.startswith(_PREFIX) else ""
-        if scope.get("method") != "POST" or not rest or "/" in rest:
-            await self.app(scope, receive, send)
-            return
-        service, hook = service_labels(rest)
-        status = 500  # unless a response starts: an exception escaped
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        started = time.perf_counter()
-        try:
-            await self.app(scope, receive, send_and_note)
-        finally:
-            REQUESTS.labels(service, hook, str(status)).inc()
-            REQUEST_SECONDS.labels(service, hook).observe(time.perf_counter() - started)

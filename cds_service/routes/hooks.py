@@ -9,11 +9,13 @@ the same conversion the app's exception handlers use.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 
 from cds_hooks import HookResponse, WireError, parse_request
 from cds_service.auth import authenticate
@@ -22,11 +24,9 @@ from cds_service.catalogue import SERVICES, discovery_document
 from cds_service.errors import CDSError, NotFound, Unauthorized, error_response
 from cds_service.ops import HOOK_ROUTE, StageTimer, count_cards, count_skipped, log_hook_call
 from cds_service.pipeline import run_service
-from cds_service.runtime import Runtime, get_runtime
+from cds_service.runtime import Runtime, get_runtime, runtime_of
 
-__all__ = ["router"]
-
-router = APIRouter()
+__all__ = ["add_routes"]
 
 _BODY_DOC: dict[str, Any] = {
     "requestBody": {
@@ -36,7 +36,6 @@ _BODY_DOC: dict[str, Any] = {
 }
 
 
-@router.get("/cds-services", summary="CDS Hooks discovery")
 async def discovery(runtime: Annotated[Runtime, Depends(get_runtime)]) -> dict[str, Any]:
     return discovery_document(runtime.services())
 
@@ -53,15 +52,8 @@ class _CallLine:
     auth_rejection: str | None = None
 
 
-@router.post(
-    HOOK_ROUTE,  # the access log leaves this route's requests to the route's own line
-    openapi_extra=_BODY_DOC,
-    responses={200: {"model": HookResponse, "description": "The cards"}},
-    summary="Call a CDS service",
-)
-async def call_service(
-    service_id: str, request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]
-) -> Response:
+async def call_service(service_id: str, request: Request) -> Response:
+    runtime = runtime_of(request.app)
     started = time.perf_counter()
     # A catalogue id or "unknown": the path is the caller's and never logged as sent.
     line = _CallLine(service_id if service_id in SERVICES else "unknown")
@@ -88,6 +80,36 @@ async def call_service(
             skipped=line.skipped,
             auth_rejection=line.auth_rejection,
         )
+
+
+class _HookRoute(APIRoute):
+    """The hook call's route: documented from `call_service`'s signature as any route, but
+    called without FastAPI's per-request solving of parameters and dependencies (a
+    response, query, header and cookie pass on every call). Its parameters need none:
+    the path's service id (any string; an unknown one is a 404 of its own) and the
+    request; the Runtime comes from the app (`runtime_of`)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        async def handle(request: Request) -> Response:
+            return await call_service(request.path_params["service_id"], request)
+
+        return handle
+
+
+def add_routes(router: APIRouter) -> None:
+    """Discovery and the hook call, on the app's own router (`create_app`): an included
+    router is one more dispatch every request goes through, and these routes take
+    nearly every request."""
+    router.add_api_route("/cds-services", discovery, methods=["GET"], summary="CDS Hooks discovery")
+    router.add_api_route(
+        HOOK_ROUTE,  # the access log leaves this route's requests to the route's own line
+        call_service,
+        methods=["POST"],
+        route_class_override=_HookRoute,
+        openapi_extra=_BODY_DOC,
+        responses={200: {"model": HookResponse, "description": "The cards"}},
+        summary="Call a CDS service",
+    )
 
 
 async def _answer(

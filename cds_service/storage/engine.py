@@ -49,8 +49,10 @@ def make_engine(url: str, connect_timeout: float = 3.0) -> Engine:
     if sa_url.get_backend_name() == "sqlite":
         _sqlite_transactions(engine)
         # A batch of rows as one multi-row INSERT (SQLAlchemy's "insertmanyvalues"), not the
-        # driver's executemany: that gives up and retakes the interpreter lock for every
-        # row, and each retake stops the request thread.
+        # driver's executemany, which gives up and retakes the interpreter lock for every
+        # row. SQLAlchemy 2.1 applies it only to an INSERT without a post-values clause:
+        # the ledger's ON CONFLICT insert still goes through executemany
+        # (docs/performance.md).
         engine.dialect.use_insertmanyvalues_wo_returning = True
     return engine
 

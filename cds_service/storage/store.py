@@ -84,12 +84,13 @@ class Storage:
         if not cards:
             return
         now = datetime.now(UTC)
+        logged_instance = canonical_hook_instance(hook_instance)  # as logged
         self.ledger.record(
             LedgerEntry(
                 card_uuid=card.uuid,
                 service_id=service_id,
                 topic=card.topic,
-                hook_instance=canonical_hook_instance(hook_instance),  # as logged
+                hook_instance=logged_instance,
                 patient_hash=patient,
                 issued_at=now,
                 knowledge_version=KNOWLEDGE_VERSION,

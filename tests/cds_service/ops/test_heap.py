@@ -8,7 +8,7 @@ import gc
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from cds_service.ops import InFlightMiddleware, StartUpHeap
+from cds_service.ops import OpsMiddleware, StartUpHeap
 
 
 def _tracked(value: object) -> bool:
@@ -68,7 +68,7 @@ def test_in_flight_counts_each_http_request_until_it_ends(fails: bool) -> None:
     async def send(message: Message) -> None:
         return None
 
-    middleware = InFlightMiddleware(app, heap)
+    middleware = OpsMiddleware(app, heap)
     scope: Scope = {"type": "http", "method": "GET", "path": "/healthz"}
     try:
         asyncio.run(middleware(scope, receive, send))
