@@ -36,7 +36,7 @@ from fhir_mappings.facts import (
 )
 from fhir_mappings.reader import Concept, Element, Resource
 from fhir_mappings.textcap import matched_part
-from fhir_mappings.valuesets import Code, extra, load
+from fhir_mappings.valuesets import Code, extra, load, none_can_match
 
 __all__ = [
     "ConditionFacts",
@@ -234,7 +234,27 @@ class _Kinds(NamedTuple):
         return bool(self.ms or self.relapse or self.mimic or self.hsct or self.pregnancy)
 
 
+# Every set `_kinds` asks about a condition's code (most codes name none of them).
+_CONDITION_SETS = (
+    "not_ms",
+    "ms_diagnosis",
+    "ms_relapse",
+    "diagnosis_certainty",
+    "pseudo_relapse",
+    "mimics",
+    "hsct_history",
+    "hsct",
+    "pregnancy",
+)
+_NO_KINDS = _Kinds(None, None, False, False, None, None, None)
+
+
 def _kinds(concept: Concept) -> _Kinds:
+    if none_can_match(_CONDITION_SETS, concept) and not any(
+        system == _ICD10CM and _icd_pregnancy(code.strip().upper())
+        for system, code in concept.codings
+    ):
+        return _NO_KINDS  # what every check below would find
     not_ms_text = _names_not_ms(concept)
     relapse = _relapse_of(concept, not_ms_text)
     doubt = doubtful(concept)

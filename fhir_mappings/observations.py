@@ -23,7 +23,7 @@ from fhir_mappings.imaging import is_mri_study
 from fhir_mappings.labs import LabCandidate, lab_test_of, observed_on
 from fhir_mappings.mri_text import count_word
 from fhir_mappings.reader import Concept, Element, Resource
-from fhir_mappings.valuesets import Code, load
+from fhir_mappings.valuesets import Code, load, none_can_match
 
 __all__ = ["ObservationFacts", "read_observations", "valid_edss"]
 
@@ -77,6 +77,12 @@ def _mri_measure(concept: Concept, config: MappingConfig) -> tuple[MriMeasure, s
 _Kind = tuple[str | None, tuple[MriMeasure, str] | None, tuple[str, str] | None]
 
 
+# Every set an Observation's code is read against here (EDSS, MRI measure, laboratory
+# test and pregnancy test, MRI study): most codes name none of them.
+_OBSERVATION_SETS = ("edss", "mri_activity", "lab_results", "pregnancy", "mri_studies")
+_NO_KIND: _Kind = (None, None, None)
+
+
 def read_observations(observations: Iterable[Resource], config: MappingConfig) -> ObservationFacts:
     """Valid EDSS scores and MRI lesion counts, notes on the values ignored, and the
     Observations naming a laboratory test (for labs.labs_of): each code matched once."""
@@ -89,9 +95,15 @@ def read_observations(observations: Iterable[Resource], config: MappingConfig) -
     mri_texts: list[Resource] = []
     labs: list[LabCandidate] = []
 
+    local_codes = bool(config.mri_gd_codes or config.mri_new_t2_codes)
+
     def kind(concept: Concept) -> _Kind:
         found = seen.get(concept)
         if found is None:
+            if not local_codes and none_can_match(_OBSERVATION_SETS, concept):
+                found = seen[concept] = _NO_KIND  # what each reader below would find
+                mri_study[concept] = False
+                return found
             found = seen[concept] = (
                 _edss_of(concept),
                 _mri_measure(concept, config),

@@ -40,7 +40,7 @@ from fhir_mappings.medications import (
     note_unresolved,
 )
 from fhir_mappings.reader import Concept, Resource, target_of
-from fhir_mappings.valuesets import Code, TextPattern, ValueSet, load
+from fhir_mappings.valuesets import Code, TextPattern, ValueSet, load, none_can_match
 
 __all__ = ["NOT_IN_REQUEST", "ORDER_TYPES", "KindMemo", "draft_order_of", "order_fact"]
 
@@ -80,9 +80,14 @@ def _all(valueset: ValueSet, concepts: list[Concept]) -> list[Found]:
     return found
 
 
+_CELL_SETS = ("hsct", "hsct_graft", "msc_orders", "stem_cell_unspecified")
+
+
 def _cell_kind(concepts: list[Concept], unspecified: bool = True) -> tuple[OrderKind, Found] | None:
     """MSC or HSCT by the precedence in the module docstring; else (with `unspecified`)
     stem cells named with no MSC or HSCT word and no transplant; or None."""
+    if all(none_can_match(_CELL_SETS, concept) for concept in concepts):
+        return None  # most orders: no code or keyword of any cell product set
     hsct = _all(load("hsct"), concepts) or _all(load("hsct_graft"), concepts)
     if hsct:
         return OrderKind.HSCT, hsct[0]

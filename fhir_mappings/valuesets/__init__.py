@@ -40,6 +40,7 @@ __all__ = [
     "ValueSetError",
     "all_value_sets",
     "load",
+    "none_can_match",
     "searched_codes",
 ]
 
@@ -232,6 +233,69 @@ def load(name: str) -> ValueSet:
     """Load `<name>.json` from this package (cached for the process)."""
     text = resources.files(__name__).joinpath(f"{name}.json").read_text(encoding="utf-8")
     return _parse(name, json.loads(text))
+
+
+@dataclass(frozen=True)
+class _Group:
+    """What any of several sets could match: every (system, code) a lookup of one of them
+    finds (with each alias), one automaton of all their keywords, and whether a text
+    could match with no keyword at all (a pattern without keywords)."""
+
+    codes: frozenset[tuple[str, str]]
+    finder: ahocorasick.Automaton | None
+    keyword_free: bool
+    # A set of each accent rule, to prepare a text as the sets themselves do.
+    preparers: tuple[ValueSet, ...]
+
+
+@cache
+def _group(names: tuple[str, ...]) -> _Group:
+    sets = [load(name) for name in names]
+    codes: set[tuple[str, str]] = set()
+    words: set[str] = set()
+    keyword_free = False
+    for valueset in sets:
+        for system, code in valueset.codes:
+            codes.add((system, code))
+            codes.update(
+                (alias, code) for alias, to in valueset.system_aliases.items() if to == system
+            )
+        if len(valueset.keywords) != len(valueset.patterns) or None in valueset.keywords:
+            keyword_free = True
+        words.update(w for ws in valueset.keywords for w in ws or ())
+    finder = None
+    if words:
+        finder = ahocorasick.Automaton()
+        for word in words:
+            finder.add_word(word, word)
+        finder.make_automaton()
+    preparers = tuple({v.fold_accents: v for v in sets}.values())
+    return _Group(frozenset(codes), finder, keyword_free, preparers)
+
+
+def none_can_match(names: tuple[str, ...], concept: Concept) -> bool:
+    """True when none of the sets `names` can match `concept`: no coding is one of their
+    codes (aliases included) and no text holds a keyword of any of their patterns (every
+    match of a pattern holds one: `keywords.required_keywords`), so each set's
+    `match_concept`, `match_text` and `matches` find nothing. A reader that asks many
+    sets about one concept (most concepts name none of them) asks once. Each text is
+    prepared as the sets prepare it, in the request's memo."""
+    group = _group(names)
+    for system, code in concept.codings:
+        if system and (system, code.strip()) in group.codes:
+            return False
+    if not concept.texts:
+        return True
+    if group.keyword_free:
+        return False
+    finder = group.finder
+    if finder is None:
+        return True
+    for text in concept.texts:
+        for preparer in group.preparers:
+            for _ in finder.iter(preparer._prepared(text)[1]):
+                return False
+    return True
 
 
 def all_value_sets() -> dict[str, ValueSet]:

@@ -10,8 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fhir_mappings import conditions, observations, orders
+from fhir_mappings.reader import Concept
 from fhir_mappings.textcap import MATCHED_TEXT_CHARS, matched_text_limit
-from fhir_mappings.valuesets import TextPattern, ValueSet, all_value_sets
+from fhir_mappings.valuesets import TextPattern, ValueSet, all_value_sets, none_can_match
 from fhir_mappings.valuesets.keywords import fold_case, required_keywords
 
 TEXT_SETS = {name: vs for name, vs in all_value_sets().items() if vs.patterns}
@@ -135,3 +137,48 @@ def test_a_value_set_without_keywords_runs_every_pattern() -> None:
     patterns = (TextPattern(re.compile(r"\bfoo\b", re.IGNORECASE), "test"),)
     bare = ValueSet("bare", {}, patterns, {})
     assert bare.matches("a FOO b") == list(patterns) and bare.match_text("food") is None
+
+
+# The groups the readers ask at once, and one of every shipped set.
+GROUPS = {
+    "conditions": conditions._CONDITION_SETS,
+    "observations": observations._OBSERVATION_SETS,
+    "cell products": orders._CELL_SETS,
+    "every set": tuple(sorted(all_value_sets())),
+}
+
+
+@pytest.mark.parametrize("group", sorted(GROUPS))
+@given(data=st.data())
+def test_none_can_match_only_when_no_set_of_the_group_matches(
+    group: str, data: st.DataObject
+) -> None:
+    """none_can_match is true only when no set of the group matches the text or code."""
+    names = GROUPS[group]
+    member = all_value_sets()[data.draw(st.sampled_from(names))]
+    texts = data.draw(st.lists(texts_from_fragments(member), max_size=2)) if member.patterns else []
+    codings = []
+    if member.codes and data.draw(st.booleans()):
+        system, code = data.draw(st.sampled_from(sorted(member.codes)))
+        aliases = [a for a, to in member.system_aliases.items() if to == system]
+        system = data.draw(st.sampled_from([system, *aliases]))
+        codings.append((system, data.draw(st.sampled_from([code, f" {code} "]))))
+    concept = Concept(tuple(codings), tuple(texts))
+    with matched_text_limit(MATCHED_TEXT_CHARS):
+        if none_can_match(names, concept):
+            for name in names:
+                valueset = all_value_sets()[name]
+                assert valueset.match_concept(concept) is None
+                assert all(valueset.matches(text) == [] for text in texts)
+                assert all(reference_matches(valueset, text) == [] for text in texts)
+
+
+def test_none_can_match_sees_a_code_an_alias_and_a_keyword() -> None:
+    """A member's code, its system under an alias, or a keyword in a text is a maybe."""
+    names = ("hsct", "msc_orders")
+    system, code = sorted(all_value_sets()["hsct"].codes)[0]
+    with matched_text_limit(MATCHED_TEXT_CHARS):
+        assert not none_can_match(names, Concept(((system, code),), ()))
+        assert not none_can_match(names, Concept((), ("Mesenchymal stromal cells",)))
+        assert none_can_match(names, Concept((("http://loinc.org", "2093-3"),), ("Cholesterol",)))
+        assert none_can_match(names, Concept((), ()))
