@@ -148,13 +148,7 @@ class ValueSet:
             for word in words or ():
                 by_word.setdefault(word, []).append(index)
         always = tuple(i for i, words in enumerate(self.keywords) if words is None)
-        if not by_word:
-            return None, always
-        finder = ahocorasick.Automaton()
-        for word, indexes in by_word.items():
-            finder.add_word(word, tuple(indexes))
-        finder.make_automaton()
-        return finder, always
+        return _automaton({word: tuple(ix) for word, ix in by_word.items()}), always
 
     def _first(self, text: str) -> TextPattern | None:
         prepared, folded = self._prepared(text)
@@ -235,6 +229,18 @@ def load(name: str) -> ValueSet:
     return _parse(name, json.loads(text))
 
 
+def _automaton(words: dict[str, Any]) -> ahocorasick.Automaton | None:
+    """An Aho-Corasick automaton finding each of `words` (its value with it), or None
+    for no words (an empty automaton cannot scan)."""
+    if not words:
+        return None
+    finder = ahocorasick.Automaton()
+    for word, value in words.items():
+        finder.add_word(word, value)
+    finder.make_automaton()
+    return finder
+
+
 @dataclass(frozen=True)
 class _Group:
     """What any of several sets could match: every (system, code) a lookup of one of them
@@ -263,12 +269,7 @@ def _group(names: tuple[str, ...]) -> _Group:
         if len(valueset.keywords) != len(valueset.patterns) or None in valueset.keywords:
             keyword_free = True
         words.update(w for ws in valueset.keywords for w in ws or ())
-    finder = None
-    if words:
-        finder = ahocorasick.Automaton()
-        for word in words:
-            finder.add_word(word, word)
-        finder.make_automaton()
+    finder = _automaton(dict.fromkeys(words))
     preparers = tuple({v.fold_accents: v for v in sets}.values())
     return _Group(frozenset(codes), finder, keyword_free, preparers)
 
