@@ -22,6 +22,17 @@ def parse_span(value: Any) -> DateSpan | None:
     """The span of days a FHIR date/dateTime/instant string can mean, or None."""
     if not isinstance(value, str):
         return None
+    if len(value) >= 10 and value[4] == "-" and value[7] == "-" and value[:10].isascii():
+        # The usual form, a full date (and maybe a time): read by the C parser. What it
+        # refuses (an impossible day, a stray character) takes the general path below.
+        tail = value[10:11]
+        if not tail or tail == "T":
+            try:
+                exact = date.fromisoformat(value[:10])
+            except ValueError:
+                pass
+            else:
+                return DateSpan(earliest=exact, latest=exact, text=exact.isoformat())
     match = _DATE.match(value.strip())
     if match is None:
         return None
