@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from fhir_mappings.dates import add_months, parse_span
 
 
@@ -17,6 +19,30 @@ def test_partial_dates_parse_to_spans() -> None:
     assert moment and moment.earliest == moment.latest == date(2024, 2, 10)
     assert parse_span("2024-13") is None
     assert parse_span(20240210) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("2024-02-29", date(2024, 2, 29)),
+        ("2024-02-29T23:59:59Z", date(2024, 2, 29)),
+        ("2024-02-29T", date(2024, 2, 29)),
+        (" 2024-02-29 ", date(2024, 2, 29)),
+        ("\u0662\u0660\u0662\u0664-02-29", date(2024, 2, 29)),  # Arabic-Indic digits
+        ("2023-02-29", None),
+        ("2024-02-29x", None),
+        ("2024-02-2a", None),
+        ("2024-2-029", None),
+        ("0000-01-01", None),
+    ],
+)
+def test_full_dates_read_alike_on_either_path(text: str, day: date | None) -> None:
+    """A full date reads the same whether the fast parser takes it or the pattern does:
+    a day that does not exist or a stray character is no date; padding and non-ASCII
+    digits are read."""
+    span = parse_span(text)
+    assert (span.earliest if span else None) == day
+    assert span is None or (span.latest == day and span.text == day.isoformat())
 
 
 def test_add_months_clamps_the_day() -> None:
