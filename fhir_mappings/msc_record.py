@@ -52,15 +52,17 @@ def gvhd_conditions(conditions: Iterable[Resource]) -> list[str]:
     refs = []
     seen: dict[Concept, bool] = {}  # this read only
     for condition in conditions:
-        if condition.status("clinicalStatus") in _INACTIVE_CLINICAL:
-            continue
-        if condition.status("verificationStatus") in _EXCLUDED_VERIFICATION:
-            continue
+        # The code first: most Conditions name no GVHD, and their statuses need no read.
         concept = condition.concept("code")
         gvhd = seen.get(concept)
         if gvhd is None:
             hit = valueset.match_concept(concept)
             gvhd = seen[concept] = hit is not None and hit.attributes.get("indication") == "gvhd"
-        if gvhd:
-            refs.append(condition.ref)
+        if not gvhd:
+            continue
+        if condition.status("clinicalStatus") in _INACTIVE_CLINICAL:
+            continue
+        if condition.status("verificationStatus") in _EXCLUDED_VERIFICATION:
+            continue
+        refs.append(condition.ref)
     return refs
