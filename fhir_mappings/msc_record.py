@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from fhir_mappings.config import MappingConfig
 from fhir_mappings.facts import DraftOrder, OrderKind
 from fhir_mappings.medications import DmtMemo
-from fhir_mappings.orders import ORDER_TYPES, KindMemo, order_fact
+from fhir_mappings.orders import ORDER_TYPES, KindMemo, may_name_cell_product, order_fact
 from fhir_mappings.reader import Concept, Resource
 from fhir_mappings.valuesets import load
 
@@ -38,6 +38,8 @@ def msc_orders_in_record(
     seen = KindMemo(dmts={} if dmts is None else dmts)  # this read only
     for resource in resources:
         if resource.type not in ORDER_TYPES or resource.code("status") not in OPEN_STATUSES:
+            continue
+        if not may_name_cell_product(resource):  # most orders: no cell product at all
             continue
         order = order_fact(resource, config, [], {}, seen)
         if order.kind is OrderKind.MSC:

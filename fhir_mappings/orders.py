@@ -42,7 +42,14 @@ from fhir_mappings.medications import (
 from fhir_mappings.reader import Concept, Resource, target_of
 from fhir_mappings.valuesets import Code, TextPattern, ValueSet, load, none_can_match
 
-__all__ = ["NOT_IN_REQUEST", "ORDER_TYPES", "KindMemo", "draft_order_of", "order_fact"]
+__all__ = [
+    "NOT_IN_REQUEST",
+    "ORDER_TYPES",
+    "KindMemo",
+    "draft_order_of",
+    "may_name_cell_product",
+    "order_fact",
+]
 
 # ProcedureRequest is STU3's ServiceRequest, MedicationOrder DSTU2's MedicationRequest
 # (the public sandbox drafts one when its FHIR server announces DSTU2).
@@ -152,6 +159,19 @@ def _medication(
         else:
             why = why or unread.get(f"{target[0]}/{target[1]}", NOT_IN_REQUEST)
     return concepts, why
+
+
+def may_name_cell_product(order: Resource) -> bool:
+    """False when no cell-product set can match what the order names nor what its
+    instructions say: such an order is neither MSC nor HSCT, whatever else it is (the
+    record's scan for open MSC orders skips it unread)."""
+    if order.type in _CODED_ORDERS:
+        concepts = [order.concept("code")]
+    else:
+        concepts = _medication(order, [], {})[0]
+    return not all(
+        none_can_match(_CELL_SETS, concept) for concept in (*concepts, *_instructions(order))
+    )
 
 
 def _not_treatment(order: Resource, concepts: list[Concept]) -> bool:

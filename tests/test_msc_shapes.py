@@ -741,3 +741,25 @@ def test_history_msc_order_for_gvhd_is_not_warned(client: TestClient) -> None:
         reasonCode=[{"coding": [{"system": ICD, "code": "D89.810"}]}],
     )
     assert patient_view_msc(client, order) == []
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"dosageInstruction": [{"text": "UC-MSC 1x10^6/kg IV once"}]},
+        {"note": [{"text": "Mesenchymal stem cell infusion, 2 x 10^6 cells/kg"}]},
+        {
+            "medicationReference": {"reference": "#m1"},
+            "contained": [{"resourceType": "Medication", "id": "m1", "code": {"text": "hUC-MSC"}}],
+        },
+        {"medicationReference": {"reference": "Medication/m404", "display": "UC-MSC infusion"}},
+    ],
+    ids=["dosage-text", "note", "contained-medication", "reference-display"],
+)
+def test_msc_order_in_the_record_named_outside_its_code_is_warned(
+    client: TestClient, extra: dict[str, Any]
+) -> None:
+    """An open order in the record whose MSC product is named only in its instructions,
+    a contained Medication or its reference's display warns at patient-view."""
+    order = med_request("mr-x", text="Cell therapy product", status="active", **extra)
+    assert len(patient_view_msc(client, order)) == 1
