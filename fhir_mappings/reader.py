@@ -320,7 +320,7 @@ class Resource(Element):
         self.type = resource_type
         self._data, self._path = data, ""
         self._origin = (resource_type, self.id, pool.notes)  # notes in reading order
-        self._pool = weakref.ref(pool)  # the pool holds its resources: no cycle back
+        self._pool = pool.weak  # the pool holds its resources: no cycle back
         self._concepts: dict[str, Concept] | None = None
 
     def concept(self, name: str) -> Concept:
@@ -402,26 +402,35 @@ class Resources:
     (two searches or two pages can return the same resource).
     """
 
-    __slots__ = ("__weakref__", "_by_ref", "_by_type", "_more", "all", "notes")
+    __slots__ = ("__weakref__", "_by_ref", "_by_type", "_more", "all", "notes", "weak")
 
     def __init__(
         self, items: Iterable[Any], more: Iterable[Any] = (), unique: bool = False
     ) -> None:
         self.notes: list[ParseNote] = []
         self.all: list[Resource] = []  # in the order given
+        self.weak = weakref.ref(self)  # what each resource holds: one for all of them
         self._by_type: dict[str, list[Resource]] = {}
         self._by_ref: dict[tuple[str, str], Resource] | None = None
         self._more: Iterable[Any] | None = more
         by_type = self._by_type
         seen: set[Any] = set()
+        add = self.all.append
         for item in items:
             rtype = item.get("resourceType") if item.__class__ is dict else None
             if rtype.__class__ is not str:
                 continue  # no resource type: nothing says how to read it
-            if unique and _seen_before(item, rtype, seen):
-                continue
+            if unique:
+                rid = item.get("id")
+                if rid.__class__ is str and rid:
+                    key = (rtype, rid)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                elif _seen_before(item, rtype, seen):
+                    continue
             resource = Resource(item, rtype, self)
-            self.all.append(resource)
+            add(resource)
             found = by_type.get(rtype)
             if found is None:
                 by_type[rtype] = [resource]
