@@ -47,6 +47,9 @@ def folded_part(text: str) -> str:
     (a folded prefix is a prefix of the folded whole)."""
     limit = _LIMIT.get()
     if len(text) <= limit:
+        if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+            # The only whitespace a printable text can hold is the space: nothing to fold.
+            return text
         return " ".join(text.split())
     end = 2 * limit
     while True:

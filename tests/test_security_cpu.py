@@ -179,9 +179,15 @@ def test_every_reading_of_a_text_stops_at_the_limit() -> None:
     assert not facts_of(early).prior_ahsct
 
 
-@given(st.text(alphabet=" \t\nab", max_size=300), st.integers(min_value=1, max_value=40))
+# Spaces, other whitespace (a no-break space, a line separator, a file separator: what
+# str.split() splits on) and a zero-width space (which it does not), with letters.
+@given(
+    st.text(alphabet=" \t\nab\xa0\u2028\x1c\u200b", max_size=300),
+    st.integers(min_value=1, max_value=40),
+)
 def test_a_folded_text_is_the_whole_text_folded_then_cut(text: str, limit: int) -> None:
-    """Folding only as much of a long text as the limit needs gives the same text."""
+    """Folding only as much of a long text as the limit needs, or nothing of a text with
+    nothing to fold, gives the whole text folded then cut."""
     with matched_text_limit(limit):
         assert folded_part(text) == " ".join(text.split())[:limit]
 
