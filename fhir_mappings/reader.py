@@ -19,6 +19,7 @@ import json
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, NamedTuple
 
 from fhir_mappings.dates import parse_span
@@ -49,6 +50,11 @@ class Concept(NamedTuple):
 
     codings: tuple[tuple[str | None, str], ...]
     texts: tuple[str, ...]
+    # Each text as the value sets match it, case-folded (valuesets.keywords.fold_case),
+    # when the concept was read (Element.concept: its texts cut to the matched length)
+    # and its texts are ASCII: then every set matches them as they are. None otherwise
+    # (each set prepares the texts itself, to the same answers).
+    folded: tuple[str, ...] | None = None
 
     def __bool__(self) -> bool:
         return bool(self.codings or self.texts)
@@ -59,6 +65,8 @@ class Concept(NamedTuple):
 
 
 _NO_CONCEPT = Concept((), ())
+# A Concept made without NamedTuple's generated __new__ (one per concept read).
+_new_concept = partial(tuple.__new__, Concept)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +275,14 @@ class Element:
                         texts.append(display)
             elif display is not None:
                 self._note(f"{self._where(name)}.coding[{i}].display", Problem.WRONG_TYPE)
-        return Concept(tuple(codings), tuple(texts))
+        folded: tuple[str, ...] | None = None
+        if len(texts) == 1:
+            only = texts[0]
+            if only.isascii():
+                folded = (only.lower(),)
+        elif texts and all(t.isascii() for t in texts):
+            folded = tuple(t.lower() for t in texts)
+        return _new_concept((tuple(codings), tuple(texts), folded))
 
     def status(self, name: str) -> str | None:
         """A status CodeableConcept's first code, lower-cased; STU3's plain string form is

@@ -152,6 +152,9 @@ class ValueSet:
 
     def _first(self, text: str) -> TextPattern | None:
         prepared, folded = self._prepared(text)
+        return self._first_prepared(prepared, folded)
+
+    def _first_prepared(self, prepared: str, folded: str) -> TextPattern | None:
         for pattern in self._candidates(folded):
             if pattern.regex.search(prepared):
                 return pattern
@@ -171,6 +174,13 @@ class ValueSet:
             if found is not None:
                 return found
         if use_text:
+            folded = concept.folded
+            if folded is not None:  # read ready to match (reader.Concept.folded)
+                for text, low in zip(concept.texts, folded, strict=True):
+                    pattern = self._first_prepared(text, low)
+                    if pattern is not None:
+                        return pattern
+                return None
             for text in concept.texts:
                 pattern = self._first(text)
                 if pattern is not None:
@@ -291,6 +301,11 @@ def none_can_match(names: tuple[str, ...], concept: Concept) -> bool:
         return False
     finder = group.finder
     if finder is None:
+        return True
+    if concept.folded is not None:  # ASCII, read ready to match: every set sees these
+        for low in concept.folded:
+            for _ in finder.iter(low):
+                return False
         return True
     for text in concept.texts:
         for preparer in group.preparers:

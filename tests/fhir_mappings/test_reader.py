@@ -41,6 +41,7 @@ def test_concept_reads_codings_and_texts_whitespace_normalised() -> None:
     assert resource.concept("code") == Concept(
         codings=(("http://snomed.info/sct", "426373005"), (None, "G35")),
         texts=("Relapsing-remitting multiple sclerosis", "RRMS"),
+        folded=("relapsing-remitting multiple sclerosis", "rrms"),
     )
 
 

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fhir_mappings import conditions, observations, orders
-from fhir_mappings.reader import Concept
+from fhir_mappings.reader import Concept, Resources
 from fhir_mappings.textcap import MATCHED_TEXT_CHARS, matched_text_limit
 from fhir_mappings.valuesets import TextPattern, ValueSet, all_value_sets, none_can_match
 from fhir_mappings.valuesets.keywords import fold_case, required_keywords
@@ -182,3 +182,20 @@ def test_none_can_match_sees_a_code_an_alias_and_a_keyword() -> None:
         assert not none_can_match(names, Concept((), ("Mesenchymal stromal cells",)))
         assert none_can_match(names, Concept((("http://loinc.org", "2093-3"),), ("Cholesterol",)))
         assert none_can_match(names, Concept((), ()))
+
+
+@pytest.mark.parametrize("name", sorted(TEXT_SETS))
+@given(data=st.data())
+def test_a_read_concept_matches_as_its_texts_do(name: str, data: st.DataObject) -> None:
+    """A concept read from a resource (its texts folded once, ready to match) gets the same
+    answer from every set and group as a concept holding the same texts to prepare."""
+    text = data.draw(texts_from_fragments(TEXT_SETS[name]))
+    display = data.draw(texts_from_fragments(TEXT_SETS[name]))
+    raw = {"text": text, "coding": [{"system": "http://snomed.info/sct", "display": display}]}
+    with matched_text_limit(MATCHED_TEXT_CHARS):
+        read = Resources([{"resourceType": "Condition", "code": raw}]).all[0].concept("code")
+        plain = Concept(read.codings, read.texts)
+        for valueset in TEXT_SETS.values():
+            assert valueset.match_concept(read) == valueset.match_concept(plain)
+        for names in GROUPS.values():
+            assert none_can_match(names, read) == none_can_match(names, plain)
