@@ -124,7 +124,7 @@ def dmt_of(
         if found is None:
             readable = _with_ndc_products(concept)
             by_code = dmt.match_concept(readable, use_text=False)
-            found = (by_code, by_code or dmt.match_concept(readable))
+            found = (by_code, by_code or dmt.match_concept(readable, use_codes=False))
             if seen is not None:
                 seen[concept] = found
         hits.append(found)
@@ -171,8 +171,10 @@ def _earliest(spans: Iterable[DateSpan | None]) -> DateSpan | None:
     return min(found, key=lambda s: (s.earliest, s.latest)) if found else None
 
 
-def _request_period(request: Resource) -> tuple[DateSpan | None, DateSpan | None]:
-    starts: list[DateSpan | None] = [request.date("authoredOn")]
+def _request_period(
+    request: Resource, authored: DateSpan | None
+) -> tuple[DateSpan | None, DateSpan | None]:
+    starts: list[DateSpan | None] = [authored]
     ends: list[DateSpan | None] = []
     for dosage in request.children("dosageInstruction"):
         timing = dosage.child("timing")
@@ -228,9 +230,10 @@ def _read(
     if resource.type == "MedicationRequest":
         if resource.code("intent") in _NO_INTENT:
             return None, None
-        start, end = _request_period(resource)
+        authored = resource.date("authoredOn")
+        start, end = _request_period(resource, authored)
         dose = (end or start) if status == "completed" else None
-        when = resource.date("authoredOn") or start
+        when = authored or start
     else:
         start, end = _effective(resource)
         given = status in {"completed", "in-progress", "on-hold", "stopped"}

@@ -165,14 +165,18 @@ class ValueSet:
         prepared, folded = self._prepared(text)
         return [p for p in self._candidates(folded) if p.regex.search(prepared)]
 
-    def match_concept(self, concept: Concept, use_text: bool = True) -> Code | TextPattern | None:
+    def match_concept(
+        self, concept: Concept, use_text: bool = True, use_codes: bool = True
+    ) -> Code | TextPattern | None:
         """The first code of this value set in the concept, else (optionally) the first
-        pattern found in its texts (text before displays)."""
-        lookup = self.lookup
-        for system, code in concept.codings:
-            found = lookup(system, code)
-            if found is not None:
-                return found
+        pattern found in its texts (text before displays). `use_codes=False`: the texts
+        only (for a caller that has looked the codes up already)."""
+        if use_codes:
+            lookup = self.lookup
+            for system, code in concept.codings:
+                found = lookup(system, code)
+                if found is not None:
+                    return found
         if use_text:
             folded = concept.folded
             if folded is not None:  # read ready to match (reader.Concept.folded)
