@@ -38,6 +38,7 @@ from typing import Any
 
 import httpx
 
+from cards.config import RuleConfig
 from cards.engine import Evaluation, Judgement, StageClock, conclude, evaluate, judge
 from cds_hooks import Card, Hook, HookRequest, ServiceDefinition, dump, parse_context
 from cds_service.body import encode_json
@@ -47,6 +48,7 @@ from cds_service.fetch import require_prefetch, resolve_prefetch
 from cds_service.fetch.prefetch import NO_SERVER_READ
 from cds_service.offload import off_loop
 from fhir_mappings.build import PatientRecord
+from fhir_mappings.config import MappingConfig
 from fhir_mappings.mri_text import load_pipeline, pipeline_ready
 from fhir_mappings.reader import flatten
 from fhir_mappings.textcap import matched_text_limit
@@ -69,14 +71,26 @@ async def run_service(
     fhir_client: httpx.AsyncClient | None = None,
     stage: StageClock | None = None,
     body_bytes: int = 0,
+    configs: tuple[RuleConfig, MappingConfig] | None = None,
 ) -> tuple[dict[str, Any], Evaluation]:
     """The response body and evaluation (its cards: those returned). `fhir_client`: the
     shared pool for fetching missing prefetch (the app's, from its lifespan); None makes a
     short-lived one. `stage`: the stage clock (the HTTP route's metrics timer); None times
-    nothing. `body_bytes`: the request body's size (a large one is read off the loop)."""
+    nothing. `body_bytes`: the request body's size (a large one is read off the loop).
+    `configs`: the rules' and mappings' configuration of these settings, made once by the
+    caller (the app's Runtime); None makes them from `settings`."""
+    rule_config, mapping = configs or (settings.rule_config(), settings.mapping_config())
     with matched_text_limit(settings.max_matched_text_chars):
         result = await _evaluate(
-            service, request, settings, today, fhir_client, stage or _untimed, body_bytes
+            service,
+            request,
+            settings,
+            today,
+            fhir_client,
+            stage or _untimed,
+            body_bytes,
+            rule_config,
+            mapping,
         )
     with (stage or _untimed)("render"):
         dumped = [dump(card) for card in result.cards]
@@ -99,6 +113,8 @@ async def _evaluate(
     fhir_client: httpx.AsyncClient | None,
     stage: StageClock,
     body_bytes: int,
+    config: RuleConfig,
+    mapping: MappingConfig,
 ) -> Evaluation:
     if request.hook != service.hook:
         raise BadRequest(
@@ -118,7 +134,6 @@ async def _evaluate(
         draft_orders = getattr(context, "draftOrders", None)
         drafts = draft_orders.model_dump() if draft_orders is not None else None
     selections = getattr(context, "selections", None)
-    mapping = settings.mapping_config()
     heavy = body_bytes >= OFF_LOOP_BODY_BYTES
     with stage("prefetch"):
         sent = PatientRecord(context.patientId, request.prefetch or {}, drafts)
@@ -152,7 +167,6 @@ async def _evaluate(
                 judgement = judge(service.hook, record, selections, mapping)
             if judgement.needs_record:
                 require_prefetch(record)
-    config = settings.rule_config()
     if judgement.needs_record:
         await build_text_model(record)
     if judgement.needs_record and (

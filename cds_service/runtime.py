@@ -22,6 +22,7 @@ from typing import Annotated
 import httpx
 from fastapi import Depends, FastAPI, Request
 
+from cards.config import RuleConfig
 from cds_hooks import ServiceDefinition
 from cds_service.auth import ClientIdentity, ClientVerifier, authenticate, open_verifier
 from cds_service.catalogue import services
@@ -38,6 +39,7 @@ from cds_service.ops import (
 from cds_service.pipeline import warm_up
 from cds_service.quota import FeedbackQuota
 from cds_service.storage import Storage
+from fhir_mappings.config import MappingConfig
 from fhir_mappings.mri_text import pipeline_ready
 
 __all__ = ["Runtime", "get_runtime", "require_client", "runtime_of"]
@@ -62,11 +64,25 @@ class Runtime:
     _services: dict[str, ServiceDefinition] | None = None
     # The patient hash key's HMAC state (ops.logs.PatientHasher): made on first use.
     _patient_hasher: PatientHasher | None = None
+    # The rules' and the mappings' configuration from these settings: made on first use
+    # (each call's would be the same; building them cost a call more than a hash).
+    _rule_config: RuleConfig | None = None
+    _mapping_config: MappingConfig | None = None
 
     def services(self) -> dict[str, ServiceDefinition]:
         if self._services is None:
-            self._services = services(self.settings.mapping_config())
+            self._services = services(self.mapping_config())
         return self._services
+
+    def rule_config(self) -> RuleConfig:
+        if self._rule_config is None:
+            self._rule_config = self.settings.rule_config()
+        return self._rule_config
+
+    def mapping_config(self) -> MappingConfig:
+        if self._mapping_config is None:
+            self._mapping_config = self.settings.mapping_config()
+        return self._mapping_config
 
     @classmethod
     def create(cls, settings: Settings, clock: Callable[[], date]) -> Runtime:

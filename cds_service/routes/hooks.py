@@ -136,6 +136,7 @@ async def _answer(
         runtime.fhir_client,
         timer.stage,
         body_bytes,
+        (runtime.rule_config(), runtime.mapping_config()),
     )
     runtime.storage.record_cards(
         service.id,
