@@ -73,14 +73,16 @@ def _mri_measure(concept: Concept, config: MappingConfig) -> tuple[MriMeasure, s
     return (MriMeasure(found.attributes["measure"]), "text") if found is not None else None
 
 
-# EDSS matched by, MRI measure, laboratory test: what one code names, worked out once.
-_Kind = tuple[str | None, tuple[MriMeasure, str] | None, tuple[str, str] | None]
+# EDSS matched by, MRI measure, laboratory test, and whether it names an MRI study (read
+# only for a code naming neither EDSS nor an MRI measure): what one code names, worked
+# out once.
+_Kind = tuple[str | None, tuple[MriMeasure, str] | None, tuple[str, str] | None, bool]
 
 
 # Every set an Observation's code is read against here (EDSS, MRI measure, laboratory
 # test and pregnancy test, MRI study): most codes name none of them.
 _OBSERVATION_SETS = ("edss", "mri_activity", "lab_results", "pregnancy", "mri_studies")
-_NO_KIND: _Kind = (None, None, None)
+_NO_KIND: _Kind = (None, None, None, False)
 
 
 def read_observations(observations: Iterable[Resource], config: MappingConfig) -> ObservationFacts:
@@ -91,7 +93,6 @@ def read_observations(observations: Iterable[Resource], config: MappingConfig) -
     edss_notes: list[str] = []
     mri_notes: list[str] = []
     seen: dict[Concept, _Kind] = {}  # lab names repeat across a record: each matched once
-    mri_study: dict[Concept, bool] = {}
     mri_texts: list[Resource] = []
     labs: list[LabCandidate] = []
 
@@ -102,23 +103,21 @@ def read_observations(observations: Iterable[Resource], config: MappingConfig) -
         if found is None:
             if not local_codes and none_can_match(_OBSERVATION_SETS, concept):
                 found = seen[concept] = _NO_KIND  # what each reader below would find
-                mri_study[concept] = False
                 return found
-            found = seen[concept] = (
-                _edss_of(concept),
-                _mri_measure(concept, config),
-                lab_test_of(concept),
-            )
+            edss = _edss_of(concept)
+            mri = _mri_measure(concept, config)
+            study = edss is None and mri is None and is_mri_study(concept)
+            found = seen[concept] = (edss, mri, lab_test_of(concept), study)
         return found
 
     for observation in observations:
         concept = observation.concept("code")
-        edss, mri, lab = kind(concept)
+        edss, mri, lab, study = kind(concept)
         components: list[tuple[Element, tuple[MriMeasure, str]]] = []
         edss_parts: list[Element] = [observation] if edss is not None else []
         lab_parts: list[tuple[Element, tuple[str, str]]] = [(observation, lab)] if lab else []
         for component in observation.children("component"):
-            component_edss, found, component_lab = kind(component.concept("code"))
+            component_edss, found, component_lab, _ = kind(component.concept("code"))
             if found is not None:
                 components.append((component, found))
             elif component_edss is not None:
@@ -128,9 +127,6 @@ def read_observations(observations: Iterable[Resource], config: MappingConfig) -
         if lab_parts:
             labs.append((observation, lab_parts))
         if not edss_parts and mri is None and not components:
-            study = mri_study.get(concept)
-            if study is None:
-                study = mri_study[concept] = is_mri_study(concept)
             if study and observation.code("status") not in _DEAD:
                 mri_texts.append(observation)
             continue
