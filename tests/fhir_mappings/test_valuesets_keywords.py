@@ -184,18 +184,27 @@ def test_none_can_match_sees_a_code_an_alias_and_a_keyword() -> None:
         assert none_can_match(names, Concept((), ()))
 
 
-@pytest.mark.parametrize("name", sorted(TEXT_SETS))
+@pytest.mark.parametrize("name", sorted(all_value_sets()))
 @given(data=st.data())
 def test_a_read_concept_matches_as_its_texts_do(name: str, data: st.DataObject) -> None:
     """A concept read from a resource (its texts folded once, ready to match) gets the same
-    answer from every set and group as a concept holding the same texts to prepare."""
-    text = data.draw(texts_from_fragments(TEXT_SETS[name]))
-    display = data.draw(texts_from_fragments(TEXT_SETS[name]))
-    raw = {"text": text, "coding": [{"system": "http://snomed.info/sct", "display": display}]}
+    answer from every set and group as a concept holding the same codes and texts to
+    prepare."""
+    member = all_value_sets()[name]
+    texts = st.one_of(texts_from_fragments(member), st.sampled_from(NOISE))
+    coding: dict[str, str] = {"display": data.draw(texts) if member.patterns else "x"}
+    if member.codes and data.draw(st.booleans()):
+        system, code = data.draw(st.sampled_from(sorted(member.codes)))
+        aliases = [a for a, to in member.system_aliases.items() if to == system]
+        coding |= {"system": data.draw(st.sampled_from([system, *aliases])), "code": code}
+    raw = {"text": data.draw(texts) if member.patterns else "y", "coding": [coding]}
     with matched_text_limit(MATCHED_TEXT_CHARS):
         read = Resources([{"resourceType": "Condition", "code": raw}]).all[0].concept("code")
         plain = Concept(read.codings, read.texts)
-        for valueset in TEXT_SETS.values():
+        for valueset in all_value_sets().values():
             assert valueset.match_concept(read) == valueset.match_concept(plain)
+            assert valueset.match_concept(read, use_text=False) == valueset.match_concept(
+                plain, use_text=False
+            )
         for names in GROUPS.values():
             assert none_can_match(names, read) == none_can_match(names, plain)
