@@ -482,7 +482,13 @@ def _ahsct_refusal(facts: PatientFacts) -> list[GateNote]:
 
 def gate_option(option: str, facts: PatientFacts, config: RuleConfig, today: date) -> OptionGate:
     """Every gate for one option (a DMT ingredient or AHSCT), in a fixed order."""
-    blocked = advice_block(facts)
+    return _gate_option(option, facts, config, today, advice_block(facts))
+
+
+def _gate_option(
+    option: str, facts: PatientFacts, config: RuleConfig, today: date, blocked: GateNote | None
+) -> OptionGate:
+    """`gate_option`, with the patient's `advice_block` worked out by the caller."""
     diagnosis = [blocked] if blocked else []
     if option == AHSCT:
         notes = [
@@ -509,4 +515,5 @@ def gate_option(option: str, facts: PatientFacts, config: RuleConfig, today: dat
 def gate_options(
     options: list[str] | tuple[str, ...], facts: PatientFacts, config: RuleConfig, today: date
 ) -> tuple[OptionGate, ...]:
-    return tuple(gate_option(o, facts, config, today) for o in options)
+    blocked = advice_block(facts)  # the patient's, the same for every option
+    return tuple(_gate_option(o, facts, config, today, blocked) for o in options)
