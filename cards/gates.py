@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 
 from cards.config import RuleConfig
 from fhir_mappings.dates import add_months
@@ -82,19 +83,21 @@ class OptionGate:
     option: str
     notes: tuple[GateNote, ...] = ()
 
+    # Worked out on first use and kept on the (frozen) instance: a rule asks a gate
+    # whether it allows its option several times.
+    @cached_property
+    def blocking(self) -> GateNote | None:
+        return next((n for n in self.notes if n.verdict is Verdict.NOT_PROPOSED), None)
+
     @property
     def verdict(self) -> Verdict:
-        if any(n.verdict is Verdict.NOT_PROPOSED for n in self.notes):
+        if self.blocking is not None:
             return Verdict.NOT_PROPOSED
         return Verdict.CAVEAT if self.notes else Verdict.ALLOWED
 
     @property
     def allowed(self) -> bool:
-        return self.verdict is not Verdict.NOT_PROPOSED
-
-    @property
-    def blocking(self) -> GateNote | None:
-        return next((n for n in self.notes if n.verdict is Verdict.NOT_PROPOSED), None)
+        return self.blocking is None
 
     @property
     def evidence(self) -> tuple[str, ...]:
