@@ -49,9 +49,12 @@ def in_window(span: DateSpan | None, start: date, today: date) -> bool | None:
     """Certainly inside [start, today] -> True; certainly outside -> False; else None."""
     if span is None:
         return None
-    if span.earliest > today:
+    earliest = span.earliest
+    if earliest > today:
         return False  # a future date is not activity in the window
-    return span.on_or_after(start)
+    if earliest >= start:  # DateSpan.on_or_after(start), inlined: called per event
+        return True
+    return False if span.latest < start else None
 
 
 def all_of(values: list[bool | None]) -> bool | None:

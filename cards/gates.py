@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 
 from cards.config import RuleConfig
 from fhir_mappings.dates import add_months
@@ -82,19 +83,21 @@ class OptionGate:
     option: str
     notes: tuple[GateNote, ...] = ()
 
+    # Worked out on first use and kept on the (frozen) instance: a rule asks a gate
+    # whether it allows its option several times.
+    @cached_property
+    def blocking(self) -> GateNote | None:
+        return next((n for n in self.notes if n.verdict is Verdict.NOT_PROPOSED), None)
+
     @property
     def verdict(self) -> Verdict:
-        if any(n.verdict is Verdict.NOT_PROPOSED for n in self.notes):
+        if self.blocking is not None:
             return Verdict.NOT_PROPOSED
         return Verdict.CAVEAT if self.notes else Verdict.ALLOWED
 
     @property
     def allowed(self) -> bool:
-        return self.verdict is not Verdict.NOT_PROPOSED
-
-    @property
-    def blocking(self) -> GateNote | None:
-        return next((n for n in self.notes if n.verdict is Verdict.NOT_PROPOSED), None)
+        return self.blocking is None
 
     @property
     def evidence(self) -> tuple[str, ...]:
@@ -482,7 +485,13 @@ def _ahsct_refusal(facts: PatientFacts) -> list[GateNote]:
 
 def gate_option(option: str, facts: PatientFacts, config: RuleConfig, today: date) -> OptionGate:
     """Every gate for one option (a DMT ingredient or AHSCT), in a fixed order."""
-    blocked = advice_block(facts)
+    return _gate_option(option, facts, config, today, advice_block(facts))
+
+
+def _gate_option(
+    option: str, facts: PatientFacts, config: RuleConfig, today: date, blocked: GateNote | None
+) -> OptionGate:
+    """`gate_option`, with the patient's `advice_block` worked out by the caller."""
     diagnosis = [blocked] if blocked else []
     if option == AHSCT:
         notes = [
@@ -509,4 +518,5 @@ def gate_option(option: str, facts: PatientFacts, config: RuleConfig, today: dat
 def gate_options(
     options: list[str] | tuple[str, ...], facts: PatientFacts, config: RuleConfig, today: date
 ) -> tuple[OptionGate, ...]:
-    return tuple(gate_option(o, facts, config, today) for o in options)
+    blocked = advice_block(facts)  # the patient's, the same for every option
+    return tuple(_gate_option(o, facts, config, today, blocked) for o in options)

@@ -192,10 +192,13 @@ def _built(
 
 
 def _reference(reference: str) -> dict[str, Any]:
+    """`{"reference": ...}` validated by the R4B Reference model. A Reference holding one
+    primitive element serialises as that element's validated value, so the value is read
+    from the model: fhir_core's serializer would cost more than the validation and give
+    the same dict (tests/cards/test_proposals.py holds them equal)."""
     from fhir.resources.R4B.reference import Reference  # see _built
 
-    dumped: dict[str, Any] = Reference(reference=reference).model_dump(mode="json")
-    return dumped
+    return {"reference": Reference(reference=reference).reference}
 
 
 def resource_of(
@@ -206,10 +209,10 @@ def resource_of(
 ) -> dict[str, Any]:
     """The draft FHIR resource a proposal creates (`text` names a referral for the
     clinician): the resource its R4B model builds and validates, with this patient's
-    references, each validated and serialised by the R4B Reference model, in place of the
-    stand-ins. `references`: those already made for this card (its proposals share the
-    patient's). `orderables`: the site's codes by proposal key. A proposal for no patient
-    raises ProposalError: R4 requires `subject`."""
+    references, each validated by the R4B Reference model, in place of the stand-ins.
+    `references`: those already made for this card (its proposals share the patient's).
+    `orderables`: the site's codes by proposal key. A proposal for no patient raises
+    ProposalError: R4 requires `subject`."""
     if not proposal.patient_ref:
         raise ProposalError(f"a {proposal.kind} proposal names no patient")
     made = references if references is not None else {}

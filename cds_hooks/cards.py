@@ -29,10 +29,15 @@ _CONTAINERS = (dict, list, tuple)
 
 def prune(value: Any) -> Any:
     """`value` without null, "", [] or {} at any depth (containers left empty go too)."""
+    # Most members are plain strings: tested first, by exact type (a str subclass takes
+    # the general path).
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
-            if isinstance(item, _CONTAINERS):
+            if item.__class__ is str:
+                if item:
+                    out[key] = item
+            elif isinstance(item, _CONTAINERS):
                 item = prune(item)
                 if item:
                     out[key] = item
@@ -42,7 +47,10 @@ def prune(value: Any) -> Any:
     if isinstance(value, list | tuple):
         items = []
         for item in value:
-            if isinstance(item, _CONTAINERS):
+            if item.__class__ is str:
+                if item:
+                    items.append(item)
+            elif isinstance(item, _CONTAINERS):
                 item = prune(item)
                 if item:
                     items.append(item)

@@ -55,12 +55,18 @@ def parse_span(value: Any) -> DateSpan | None:
         return None
 
 
+# Days in each month of a common year (February in a leap year: 29).
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def add_months(day: date, months: int) -> date:
     """`day` moved by whole calendar months (negative goes back), clamping the day."""
-    index = day.year * 12 + (day.month - 1) + months
-    year, month = divmod(index, 12)
-    month += 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    year, month = divmod(day.year * 12 + (day.month - 1) + months, 12)
+    result_day = day.day
+    if result_day > 28:  # only a 29th-31st may not exist in the month moved to
+        last = 29 if month == 1 and calendar.isleap(year) else _MONTH_DAYS[month]
+        result_day = min(result_day, last)
+    return date(year, month + 1, result_day)
 
 
 def add_years(day: date, years: int) -> date:

@@ -13,6 +13,7 @@ whose it is (the 2025 consensus uses < 6.0; any other value is this site's setti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from cards.config import RuleConfig
@@ -206,25 +207,41 @@ def _no_prior(facts: PatientFacts) -> Criterion:
     return Criterion(**base, status=Status.MET, value="no AHSCT procedure recorded")
 
 
-def ahsct_criteria(facts: PatientFacts, config: RuleConfig, today: date) -> list[Criterion]:
-    """The seven criteria, in the order the card shows them."""
-    return [
-        _course(facts, config, today),
-        _age(facts, config),
-        _duration(facts, config, today),
-        _edss(facts, config, today),
-        _mri(facts, config, today),
-        he_failure(facts, config, today),
-        _no_prior(facts),
-    ]
+_Judge = Callable[[PatientFacts, RuleConfig, date], Criterion]
+# The seven criteria, in the order the card shows them.
+_JUDGES: tuple[_Judge, ...] = (
+    _course,
+    lambda facts, config, today: _age(facts, config),
+    _duration,
+    _edss,
+    _mri,
+    he_failure,
+    lambda facts, config, today: _no_prior(facts),
+)
+
+
+def ahsct_criteria(
+    facts: PatientFacts, config: RuleConfig, today: date, until_not_met: bool = False
+) -> list[Criterion]:
+    """The seven criteria, in the order the card shows them; `until_not_met`: only up to
+    the first one not met (what follows it changes no rule's decision)."""
+    criteria: list[Criterion] = []
+    for judge in _JUDGES:
+        criterion = judge(facts, config, today)
+        criteria.append(criterion)
+        if until_not_met and criterion.status is Status.NOT_MET:
+            break
+    return criteria
 
 
 def criteria_for(rule_input: RuleInput) -> list[Criterion]:
-    """`ahsct_criteria` for this rule input, worked out once for every rule that asks
-    (the list is shared: not to be changed)."""
+    """The criteria for this rule input up to the first one not met, worked out once for
+    every rule that asks (the list is shared: not to be changed). All seven unless one is
+    not met: every rule reads them only then (the referral needs all met; the data gaps,
+    the MSC warning's and the stem cell card's alternatives none not met)."""
     return rule_input.shared(
         "ahsct_criteria",
-        lambda: ahsct_criteria(rule_input.facts, rule_input.config, rule_input.today),
+        lambda: ahsct_criteria(rule_input.facts, rule_input.config, rule_input.today, True),
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.reference import Reference
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from cards.orderables import SiteCode
@@ -160,3 +161,13 @@ def test_nothing_is_proposed_for_no_patient() -> None:
     assert len(suggestions) == 1
     (action,) = suggestions[0].actions or []
     assert action.resource is not None and action.resource["subject"]["reference"] == "Patient/p1"
+
+
+@pytest.mark.parametrize(
+    "reference", ["Patient/p1", " Patient/p2 ", "Condition/a b", "Patient/é", "urn:uuid:1"]
+)
+def test_references_are_the_r4b_reference_models_serialisation(reference: str) -> None:
+    """Each patient-specific reference is what the R4B Reference model serialises."""
+    resource = resource_of(medication("dmtEscalation", "ocrelizumab", reference, reference), "x")
+    expected = Reference(reference=reference).model_dump(mode="json")
+    assert resource["subject"] == expected and resource["reasonReference"] == [expected]

@@ -81,6 +81,10 @@ def test_empty_system_actions_are_refused() -> None:
         HookResponse(cards=[], systemActions=[])
 
 
+class _Text(str):
+    """A str subclass (as a StrEnum member is): pruned like any string."""
+
+
 @pytest.mark.parametrize(
     ("value", "pruned"),
     [
@@ -89,6 +93,7 @@ def test_empty_system_actions_are_refused() -> None:
         ([1, "", None, [[]], {"k": "v"}, (None,)], [1, {"k": "v"}]),
         ({"t": ("a", None), "n": {"m": {"l": [None]}}}, {"t": ["a"]}),
         ("text", "text"),
+        ({"k": _Text(""), "j": [_Text("x"), _Text("")]}, {"j": ["x"]}),
     ],
 )
 def test_prune_drops_null_empty_strings_and_containers_left_empty(value: Any, pruned: Any) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+import calendar
+from datetime import date, timedelta
 
 import pytest
 
@@ -49,3 +50,17 @@ def test_add_months_clamps_the_day() -> None:
     """31 August minus 6 months is 28 February; plus 12 is a year on."""
     assert add_months(date(2026, 8, 31), -6) == date(2026, 2, 28)
     assert add_months(date(2026, 11, 25), -12) == date(2025, 11, 25)
+
+
+def test_add_months_is_calendar_arithmetic_for_every_day_and_leap_rule() -> None:
+    """Every day of a common, a leap, a century and a 400-year leap year, moved by up to
+    four years either way: the day clamped to the last day of the month moved to."""
+    for year in (1900, 2000, 2023, 2024):
+        day = date(year, 1, 1)
+        while day.year == year:
+            for months in range(-49, 50, 7):
+                moved_year, moved_month = divmod(year * 12 + day.month - 1 + months, 12)
+                last = calendar.monthrange(moved_year, moved_month + 1)[1]
+                expected = date(moved_year, moved_month + 1, min(day.day, last))
+                assert add_months(day, months) == expected
+            day += timedelta(days=1)

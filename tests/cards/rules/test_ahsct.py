@@ -288,3 +288,20 @@ def test_criteria_worked_out_once_per_rule_input_and_not_across_inputs(
     second = RuleInput("patient-view", facts, (), RuleConfig(), TODAY)
     assert ahsct.criteria_for(second) == ahsct.criteria_for(first)
     assert len(calls) == 2
+
+
+def test_rules_read_the_criteria_up_to_the_first_not_met() -> None:
+    """A criterion not met decides every rule that reads the criteria: the rules' list
+    ends there; `ahsct_criteria` still judges all seven."""
+    from cards.decision import RuleInput
+    from cards.rules.ahsct import criteria_for
+
+    def shared(facts: Any) -> list[Any]:
+        return criteria_for(RuleInput("patient-view", facts, (), RuleConfig(), TODAY))
+
+    ppms = condition("ms-1", "428700003", onsetDateTime="2019-03-01")
+    facts = facts_of(*_replace(active_rrms(), "ms-1", ppms))
+    assert [(c.id, c.status) for c in shared(facts)] == [("course", Status.NOT_MET)]
+    assert len(ahsct_criteria(facts, RuleConfig(), TODAY)) == 7
+    rrms = facts_of(*active_rrms())
+    assert shared(rrms) == ahsct_criteria(rrms, RuleConfig(), TODAY)
